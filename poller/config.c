@@ -1,0 +1,640 @@
+/* Parsing of blwatch.conf.  Each known key is one row of a table with its
+ * type, bounds and place in struct config; anything else is an error. */
+#include "config.h"
+
+#include <glob.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "ini.h"
+
+enum opt_type { OPT_STR, OPT_UINT, OPT_DURATION, OPT_BOOL, OPT_CHOICE };
+
+struct opt {
+  const char *section; /* "alert" rows apply to struct alert_cfg */
+  const char *key;
+  enum opt_type type;
+  size_t offset;
+  uint64_t min, max;   /* OPT_UINT / OPT_DURATION (ms) bounds */
+  const char *choices; /* OPT_CHOICE: space-separated */
+};
+
+#define C(field) offsetof(struct config, field)
+#define A(field) offsetof(struct alert_cfg, field)
+#define DAY_MS (86400ULL * 1000)
+
+static const struct opt options[] = {
+    {"poller", "interval", OPT_DURATION, C(interval_ms), 60000, 7 * DAY_MS,
+     NULL},
+    {"poller", "database", OPT_STR, C(database), 0, 0, NULL},
+    {"poller", "concurrency", OPT_UINT, C(concurrency), 1, 10000, NULL},
+    {"poller", "rate", OPT_UINT, C(rate), 0, 1000000, NULL},
+    {"poller", "confirm", OPT_DURATION, C(confirm_ms), 0, DAY_MS, NULL},
+    {"resolver", "servers", OPT_STR, C(servers), 0, 0, NULL},
+    {"resolver", "timeout", OPT_DURATION, C(timeout_ms), 100, 60000, NULL},
+    {"resolver", "tries", OPT_UINT, C(tries), 1, 10, NULL},
+    {"targets", "max_range", OPT_UINT, C(max_range), 1, 1ULL << 32, NULL},
+    {"zones", "catalog", OPT_STR, C(catalog_path), 0, 0, NULL},
+    {"zones", "use", OPT_STR, C(use), 0, 0, NULL},
+    {"zones", "skip", OPT_STR, C(skip), 0, 0, NULL},
+    {"zones", "dqs_key", OPT_STR, C(dqs_key), 0, 0, NULL},
+    {"identity", "enabled", OPT_BOOL, C(identity), 0, 0, NULL},
+    {"alert", "type", OPT_CHOICE, A(type), 0, 0, "email webhook"},
+    {"alert", "url", OPT_STR, A(url), 0, 0, NULL},
+    {"alert", "starttls", OPT_CHOICE, A(starttls), 0, 0, "required try no"},
+    {"alert", "username", OPT_STR, A(username), 0, 0, NULL},
+    {"alert", "password_file", OPT_STR, A(password_file), 0, 0, NULL},
+    {"alert", "from", OPT_STR, A(from), 0, 0, NULL},
+    {"alert", "to", OPT_STR, A(to), 0, 0, NULL},
+    {"alert", "format", OPT_CHOICE, A(format), 0, 0, "json slack"},
+    {"alert", "secret_file", OPT_STR, A(secret_file), 0, 0, NULL},
+    {"alert", "ca_file", OPT_STR, A(ca_file), 0, 0, NULL},
+};
+
+/* A [targets] line kept until the whole file is read, because max_range
+ * may come after the ranges it governs. */
+struct raw_target {
+  char *key;
+  char *value;
+  int line;
+};
+
+struct parse_state {
+  struct config *cfg;
+  const char *path;
+  struct alert_cfg *alert; /* the [alert] section being read */
+  struct raw_target *raw;
+  size_t nraw;
+  char seen[sizeof(options) / sizeof(options[0])]; /* non-alert keys */
+  int servers_line;
+  int use_line, skip_line;
+};
+
+static const char *const sections[] = {"poller", "resolver", "targets",
+                                       "zones", "identity", "alert"};
+
+static enum bw_err dup_into(char **slot, const char *v, char *err) {
+  char *copy = strdup(v);
+
+  if (copy == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  free(*slot);
+  *slot = copy;
+  return BW_OK;
+}
+
+static bool choice_ok(const char *choices, const char *v) {
+  size_t n = strlen(v);
+  const char *p = choices;
+
+  while (*p != '\0') {
+    size_t w = strcspn(p, " ");
+    if (w == n && strncmp(p, v, n) == 0)
+      return true;
+    p += w;
+    p += strspn(p, " ");
+  }
+  return false;
+}
+
+static enum bw_err set_opt(const struct opt *o, void *base, char *v,
+                           char *err) {
+  char *field = (char *)base + o->offset;
+  uint64_t n;
+  enum bw_err rc;
+
+  switch (o->type) {
+  case OPT_STR:
+    return dup_into((char **)(void *)field, v, err);
+  case OPT_CHOICE:
+    if (!choice_ok(o->choices, v))
+      return bw_fail(err, BW_EINVAL, "%s must be one of: %s", o->key,
+                     o->choices);
+    return dup_into((char **)(void *)field, v, err);
+  case OPT_BOOL:
+    return ini_bool(v, (bool *)(void *)field, err);
+  case OPT_UINT:
+    rc = ini_uint(v, o->max, &n, err);
+    break;
+  case OPT_DURATION:
+    rc = ini_duration(v, &n, err);
+    break;
+  default:
+    return BW_EINVAL;
+  }
+  if (rc != BW_OK)
+    return rc;
+  if (n < o->min || n > o->max)
+    return bw_fail(err, BW_ERANGE, "%s = %s is out of range", o->key, v);
+  *(uint64_t *)(void *)field = n;
+  return BW_OK;
+}
+
+static enum bw_err new_alert(struct parse_state *st,
+                             const struct ini_entry *e, char *err) {
+  struct config *cfg = st->cfg;
+  struct alert_cfg *grown;
+
+  if (e->subname[0] == '\0')
+    return bw_fail(err, BW_ESYNTAX, "alert sections need a name: "
+                   "[alert \"NAME\"]");
+  for (size_t i = 0; i < cfg->nalerts; i++)
+    if (strcmp(cfg->alerts[i].name, e->subname) == 0)
+      return bw_fail(err, BW_EINVAL, "[alert \"%s\"] is defined twice",
+                     e->subname);
+  grown = realloc(cfg->alerts, (cfg->nalerts + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  cfg->alerts = grown;
+  st->alert = &grown[cfg->nalerts++];
+  memset(st->alert, 0, sizeof(*st->alert));
+  st->alert->line = e->line;
+  if (dup_into(&st->alert->name, e->subname, err) != BW_OK ||
+      dup_into(&st->alert->file, st->path, err) != BW_OK)
+    return BW_ENOMEM;
+  return BW_OK;
+}
+
+static enum bw_err section_start(struct parse_state *st,
+                                 const struct ini_entry *e, char *err) {
+  for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+    if (strcmp(e->section, sections[i]) != 0)
+      continue;
+    if (strcmp(e->section, "alert") == 0)
+      return new_alert(st, e, err);
+    if (e->subname[0] != '\0')
+      return bw_fail(err, BW_ESYNTAX, "[%s] takes no name", e->section);
+    st->alert = NULL;
+    return BW_OK;
+  }
+  return bw_fail(err, BW_EINVAL, "unknown section [%s]", e->section);
+}
+
+static enum bw_err add_raw_target(struct parse_state *st,
+                                  const struct ini_entry *e, char *err) {
+  struct raw_target *grown = realloc(st->raw, (st->nraw + 1) * sizeof(*grown));
+
+  if (grown == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  st->raw = grown;
+  grown[st->nraw].key = strdup(e->key);
+  grown[st->nraw].value = strdup(e->value);
+  grown[st->nraw].line = e->line;
+  st->nraw++;
+  if (grown[st->nraw - 1].key == NULL || grown[st->nraw - 1].value == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  return BW_OK;
+}
+
+static enum bw_err add_extra(struct config *cfg, const char *v, char *err) {
+  char **grown = realloc(cfg->extra, (cfg->nextra + 1) * sizeof(*grown));
+
+  if (grown == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  cfg->extra = grown;
+  grown[cfg->nextra] = NULL;
+  cfg->nextra++;
+  return dup_into(&grown[cfg->nextra - 1], v, err);
+}
+
+/* Repeated list keys (to = a, then to = b) accumulate. */
+static enum bw_err append_list(char **slot, const char *v, char *err) {
+  size_t len = strlen(*slot) + 2 + strlen(v) + 1;
+  char *joined = malloc(len);
+
+  if (joined == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  snprintf(joined, len, "%s, %s", *slot, v);
+  free(*slot);
+  *slot = joined;
+  return BW_OK;
+}
+
+static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
+                             char *err) {
+  struct parse_state *st = arg;
+  bool alert = strcmp(e->section, "alert") == 0;
+
+  if (e->key == NULL)
+    return section_start(st, e, err);
+  if (strcmp(e->section, "targets") == 0 &&
+      strcmp(e->key, "max_range") != 0)
+    return add_raw_target(st, e, err);
+  if (strcmp(e->section, "zones") == 0 && strcmp(e->key, "extra") == 0)
+    return add_extra(st->cfg, e->value, err);
+  if (alert && strcmp(e->key, "to") == 0 && st->alert->to != NULL)
+    return append_list(&st->alert->to, e->value, err);
+  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+    const struct opt *o = &options[i];
+    if (strcmp(o->section, e->section) != 0 || strcmp(o->key, e->key) != 0)
+      continue;
+    if (!alert && st->seen[i]++)
+      return bw_fail(err, BW_EINVAL, "'%s' is set twice in [%s]", e->key,
+                     e->section);
+    if (strcmp(e->key, "use") == 0)
+      st->use_line = e->line;
+    if (strcmp(e->key, "skip") == 0)
+      st->skip_line = e->line;
+    if (strcmp(e->key, "servers") == 0)
+      st->servers_line = e->line;
+    return set_opt(o, alert ? (void *)st->alert : (void *)st->cfg, e->value,
+                   err);
+  }
+  return bw_fail(err, BW_EINVAL, "unknown key '%s' in [%s]", e->key,
+                 e->section);
+}
+
+/* ---- targets ---------------------------------------------------------- */
+
+static enum bw_err push_target(struct config *cfg, struct target_spec *t,
+                               char *err) {
+  struct target_spec *grown;
+
+  grown = realloc(cfg->targets, (cfg->ntargets + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    target_spec_free(t);
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  }
+  cfg->targets = grown;
+  grown[cfg->ntargets++] = *t;
+  return BW_OK;
+}
+
+static enum bw_err target_file_line(void *arg, int line, char *text,
+                                    char *err) {
+  struct config *cfg = arg;
+  struct target_spec t;
+  enum bw_err rc;
+
+  (void)line;
+  rc = target_parse_line(text, cfg->max_range, &t, err);
+  return rc == BW_OK ? push_target(cfg, &t, err) : rc;
+}
+
+static enum bw_err load_target_files(struct config *cfg, const char *pattern,
+                                     const char *file, int line, char *err) {
+  glob_t g;
+  enum bw_err rc = BW_OK;
+  int r = glob(pattern, GLOB_ERR, NULL, &g);
+
+  if (r == GLOB_NOMATCH && strpbrk(pattern, "*?[") != NULL)
+    return BW_OK; /* an empty targets.d is fine */
+  if (r != 0)
+    return bw_fail(err, BW_EIO, "%s:%d: no target file matches '%s'", file,
+                   line, pattern);
+  for (size_t i = 0; rc == BW_OK && i < g.gl_pathc; i++)
+    rc = ini_read_lines(g.gl_pathv[i], target_file_line, cfg, err);
+  globfree(&g);
+  return rc;
+}
+
+/* Turns the [targets] lines into target specs, reading target files. */
+static enum bw_err resolve_targets(struct config *cfg, struct parse_state *st,
+                                   char *err) {
+  static const struct {
+    const char *key;
+    int hint;
+  } keys[] = {{"ip", TARGET_IP4}, {"domain", TARGET_DOMAIN},
+              {"host", TARGET_HOST}};
+  char msg[BW_ERRLEN];
+
+  for (size_t i = 0; i < st->nraw; i++) {
+    struct raw_target *r = &st->raw[i];
+    struct target_spec t;
+    int hint = -2;
+    if (strcmp(r->key, "file") == 0) {
+      enum bw_err rc = load_target_files(cfg, r->value, st->path, r->line,
+                                         err);
+      if (rc != BW_OK)
+        return rc;
+      continue;
+    }
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+      if (strcmp(r->key, keys[k].key) == 0)
+        hint = keys[k].hint;
+    if (hint == -2)
+      return bw_fail(err, BW_EINVAL, "%s:%d: unknown key '%s' in [targets]",
+                     st->path, r->line, r->key);
+    char *label = r->value + strcspn(r->value, " \t");
+    if (*label != '\0')
+      *label++ = '\0';
+    enum bw_err rc = target_parse(r->value, ini_trim(label), hint,
+                                  cfg->max_range, &t, msg);
+    if (rc != BW_OK)
+      return bw_fail(err, rc, "%s:%d: %s", st->path, r->line, msg);
+    rc = push_target(cfg, &t, err);
+    if (rc != BW_OK)
+      return rc;
+  }
+  return BW_OK;
+}
+
+/* ---- zones ------------------------------------------------------------ */
+
+const char *cfg_default_catalog(void) {
+  if (access(BLWATCH_CATALOG_PATH, R_OK) == 0)
+    return BLWATCH_CATALOG_PATH;
+#ifdef BLWATCH_SOURCE_CATALOG
+  if (access(BLWATCH_SOURCE_CATALOG, R_OK) == 0)
+    return BLWATCH_SOURCE_CATALOG;
+#endif
+  return BLWATCH_CATALOG_PATH;
+}
+
+struct select_state {
+  struct config *cfg;
+  bool value;
+  const char *what;
+};
+
+static enum bw_err select_zone(void *arg, char *item, char *err) {
+  struct select_state *s = arg;
+  struct config *cfg = s->cfg;
+  bool all = strcmp(item, "all") == 0, def = strcmp(item, "default") == 0;
+  bool found = false;
+
+  for (size_t i = 0; i < cfg->cat.n; i++) {
+    struct zone *z = &cfg->cat.zones[i];
+    if (all || (def && z->is_default) || strcmp(z->id, item) == 0) {
+      cfg->enabled[i] = s->value;
+      found = true;
+    }
+  }
+  if (!found && !all && !def)
+    return bw_fail(err, BW_EINVAL, "%s: no zone '%s' in the catalog",
+                   s->what, item);
+  return BW_OK;
+}
+
+static enum bw_err apply_selection(struct config *cfg, const char *list,
+                                   bool value, int line, char *err) {
+  struct select_state s = {cfg, value, value ? "use" : "skip"};
+  char msg[BW_ERRLEN];
+  char *copy;
+  enum bw_err rc;
+
+  copy = strdup(list);
+  if (copy == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  rc = ini_split(copy, select_zone, &s, msg);
+  free(copy);
+  if (rc != BW_OK)
+    return bw_fail(err, rc, "%s:%d: %s", cfg->path ? cfg->path : "-", line,
+                   msg);
+  return BW_OK;
+}
+
+static enum bw_err load_zones(struct config *cfg, struct parse_state *st,
+                              char *err) {
+  enum bw_err rc;
+
+  if (cfg->catalog_path == NULL &&
+      dup_into(&cfg->catalog_path, cfg_default_catalog(), err) != BW_OK)
+    return BW_ENOMEM;
+  rc = zone_catalog_load(&cfg->cat, cfg->catalog_path, err);
+  for (size_t i = 0; rc == BW_OK && i < cfg->nextra; i++)
+    rc = zone_catalog_load(&cfg->cat, cfg->extra[i], err);
+  if (rc == BW_OK && cfg->dqs_key != NULL)
+    rc = zone_catalog_apply_dqs(&cfg->cat, cfg->dqs_key, err);
+  if (rc != BW_OK)
+    return rc;
+  cfg->enabled = calloc(cfg->cat.n, sizeof(*cfg->enabled));
+  if (cfg->enabled == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  rc = apply_selection(cfg, cfg->use ? cfg->use : "default", true,
+                       st->use_line, err);
+  if (rc == BW_OK && cfg->skip != NULL)
+    rc = apply_selection(cfg, cfg->skip, false, st->skip_line, err);
+  for (size_t i = 0; i < cfg->cat.n; i++)
+    cfg->nenabled += cfg->enabled[i];
+  if (rc == BW_OK && cfg->nenabled == 0)
+    rc = bw_fail(err, BW_EINVAL, "%s: no zone is enabled ([zones] use/skip)",
+                 cfg->path ? cfg->path : cfg->catalog_path);
+  return rc;
+}
+
+/* ---- alerts ----------------------------------------------------------- */
+
+static enum bw_err check_alert(const struct alert_cfg *a, char *err) {
+  const char *missing = NULL;
+  bool email;
+
+  if (a->type == NULL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks 'type'",
+                   a->file, a->line, a->name);
+  email = strcmp(a->type, "email") == 0;
+  if (a->url == NULL)
+    missing = "url";
+  else if (email && a->from == NULL)
+    missing = "from";
+  else if (email && a->to == NULL)
+    missing = "to";
+  if (missing != NULL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks '%s'",
+                   a->file, a->line, a->name, missing);
+  if (email ? strncmp(a->url, "smtp://", 7) != 0 &&
+                  strncmp(a->url, "smtps://", 8) != 0
+            : strncmp(a->url, "http://", 7) != 0 &&
+                  strncmp(a->url, "https://", 8) != 0)
+    return bw_fail(err, BW_EINVAL,
+                   "%s:%d: [alert \"%s\"] url must start with %s", a->file,
+                   a->line, a->name,
+                   email ? "smtp:// or smtps://" : "http:// or https://");
+  return BW_OK;
+}
+
+/* ---- load / free / print ---------------------------------------------- */
+
+static void set_defaults(struct config *cfg) {
+  cfg->interval_ms = 3600 * 1000;
+  cfg->concurrency = 100;
+  cfg->confirm_ms = 60 * 1000;
+  cfg->timeout_ms = 2000;
+  cfg->tries = 2;
+  cfg->max_range = TARGET_DEFAULT_MAX_RANGE;
+  cfg->identity = true;
+}
+
+static void free_raw(struct parse_state *st) {
+  for (size_t i = 0; i < st->nraw; i++) {
+    free(st->raw[i].key);
+    free(st->raw[i].value);
+  }
+  free(st->raw);
+}
+
+static enum bw_err check_dqs_key(struct config *cfg, char *err) {
+  const char *env = getenv("BLWATCH_DQS_KEY");
+
+  if (env != NULL && *env != '\0' && dup_into(&cfg->dqs_key, env, err))
+    return BW_ENOMEM;
+  if (cfg->dqs_key == NULL)
+    return BW_OK;
+  for (const char *p = cfg->dqs_key; *p != '\0'; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+          (*p >= 'A' && *p <= 'Z')))
+      return bw_fail(err, BW_EINVAL,
+                     "%s: dqs_key must be letters and digits only",
+                     cfg->path ? cfg->path : "BLWATCH_DQS_KEY");
+  return BW_OK;
+}
+
+static enum bw_err check_servers(struct config *cfg, struct parse_state *st,
+                                 char *err) {
+  char msg[BW_ERRLEN];
+  char *norm;
+
+  if (cfg->servers == NULL)
+    return BW_OK;
+  if (dns_servers_normalize(cfg->servers, &norm, msg) != BW_OK)
+    return bw_fail(err, BW_EINVAL, "%s:%d: servers: %s", st->path,
+                   st->servers_line, msg);
+  free(cfg->servers);
+  cfg->servers = norm;
+  return BW_OK;
+}
+
+enum bw_err cfg_load(struct config *cfg, const char *path, char *err) {
+  struct parse_state st = {.cfg = cfg, .path = path};
+  enum bw_err rc = BW_OK;
+
+  memset(cfg, 0, sizeof(*cfg));
+  set_defaults(cfg);
+  if (path != NULL) {
+    if (dup_into(&cfg->path, path, err) != BW_OK)
+      return BW_ENOMEM;
+    rc = ini_parse(path, cfg_entry, &st, err);
+  }
+  if (rc == BW_OK)
+    rc = resolve_targets(cfg, &st, err);
+  if (rc == BW_OK)
+    rc = check_dqs_key(cfg, err);
+  if (rc == BW_OK)
+    rc = check_servers(cfg, &st, err);
+  if (rc == BW_OK)
+    rc = load_zones(cfg, &st, err);
+  for (size_t i = 0; rc == BW_OK && i < cfg->nalerts; i++)
+    rc = check_alert(&cfg->alerts[i], err);
+  if (rc == BW_OK && cfg->database == NULL)
+    rc = dup_into(&cfg->database, "/var/lib/blwatch/blwatch.db", err);
+  free_raw(&st);
+  if (rc != BW_OK)
+    cfg_free(cfg);
+  return rc;
+}
+
+static void alert_free(struct alert_cfg *a) {
+  char **strs[] = {&a->name,   &a->type,        &a->url,
+                   &a->starttls, &a->username,  &a->password_file,
+                   &a->from,   &a->to,          &a->format,
+                   &a->secret_file, &a->ca_file, &a->file};
+
+  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+    free(*strs[i]);
+}
+
+void cfg_free(struct config *cfg) {
+  for (size_t i = 0; i < cfg->ntargets; i++)
+    target_spec_free(&cfg->targets[i]);
+  for (size_t i = 0; i < cfg->nextra; i++)
+    free(cfg->extra[i]);
+  for (size_t i = 0; i < cfg->nalerts; i++)
+    alert_free(&cfg->alerts[i]);
+  free(cfg->targets);
+  free(cfg->extra);
+  free(cfg->alerts);
+  free(cfg->path);
+  free(cfg->database);
+  free(cfg->servers);
+  free(cfg->catalog_path);
+  free(cfg->use);
+  free(cfg->skip);
+  free(cfg->dqs_key);
+  free(cfg->enabled);
+  zone_catalog_free(&cfg->cat);
+  memset(cfg, 0, sizeof(*cfg));
+}
+
+static void print_duration(FILE *out, const char *key, uint64_t ms) {
+  if (ms % 1000 != 0)
+    fprintf(out, "%-12s= %llums\n", key, (unsigned long long)ms);
+  else if (ms % 3600000 == 0 && ms > 0)
+    fprintf(out, "%-12s= %lluh\n", key, (unsigned long long)(ms / 3600000));
+  else if (ms % 60000 == 0 && ms > 0)
+    fprintf(out, "%-12s= %llum\n", key, (unsigned long long)(ms / 60000));
+  else
+    fprintf(out, "%-12s= %llus\n", key, (unsigned long long)(ms / 1000));
+}
+
+static void print_targets(const struct config *cfg, FILE *out) {
+  static const char *const keys[] = {"ip", "ip", "domain", "host"};
+  char buf[64];
+
+  fprintf(out, "\n[targets]\nmax_range   = %llu\n",
+          (unsigned long long)cfg->max_range);
+  for (size_t i = 0; i < cfg->ntargets; i++) {
+    const struct target_spec *t = &cfg->targets[i];
+    const char *text = t->name;
+    if (text == NULL) {
+      bool v6 = t->kind == TARGET_IP6;
+      target_addr_str(t->addr, v6, buf);
+      if (t->prefix != (v6 ? 128u : 32u))
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%u",
+                 t->prefix);
+      text = buf;
+    }
+    fprintf(out, "%-12s= %s%s%s\n", keys[t->kind], text,
+            t->label ? " " : "", t->label ? t->label : "");
+  }
+}
+
+static void print_alerts(const struct config *cfg, FILE *out) {
+  for (size_t i = 0; i < cfg->nalerts; i++) {
+    const struct alert_cfg *a = &cfg->alerts[i];
+    const char *keys[] = {"type", "url", "starttls", "username",
+                          "password_file", "from", "to", "format",
+                          "secret_file", "ca_file"};
+    const char *vals[] = {a->type, a->url, a->starttls, a->username,
+                          a->password_file, a->from, a->to, a->format,
+                          a->secret_file, a->ca_file};
+    fprintf(out, "\n[alert \"%s\"]\n", a->name);
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+      if (vals[k] != NULL)
+        fprintf(out, "%-12s= %s\n", keys[k], vals[k]);
+  }
+}
+
+void cfg_print(const struct config *cfg, FILE *out) {
+  fprintf(out, "; effective settings of %s\n",
+          cfg->path ? cfg->path : "(no config file)");
+  fprintf(out, "[poller]\n");
+  print_duration(out, "interval", cfg->interval_ms);
+  fprintf(out, "%-12s= %s\n", "database", cfg->database);
+  fprintf(out, "%-12s= %llu\n", "concurrency",
+          (unsigned long long)cfg->concurrency);
+  fprintf(out, "%-12s= %llu\n", "rate", (unsigned long long)cfg->rate);
+  print_duration(out, "confirm", cfg->confirm_ms);
+  fprintf(out, "\n[resolver]\n%-12s= %s\n", "servers",
+          cfg->servers ? cfg->servers : "");
+  print_duration(out, "timeout", cfg->timeout_ms);
+  fprintf(out, "%-12s= %llu\n", "tries", (unsigned long long)cfg->tries);
+  print_targets(cfg, out);
+  fprintf(out, "\n[zones]\n%-12s= %s\n", "catalog", cfg->catalog_path);
+  for (size_t i = 0; i < cfg->nextra; i++)
+    fprintf(out, "%-12s= %s\n", "extra", cfg->extra[i]);
+  fprintf(out, "%-12s=", "use");
+  for (size_t i = 0; i < cfg->cat.n; i++)
+    if (cfg->enabled[i])
+      fprintf(out, " %s", cfg->cat.zones[i].id);
+  fprintf(out, "\n");
+  if (cfg->dqs_key != NULL)
+    fprintf(out, "%-12s= (set, not shown)\n", "dqs_key");
+  fprintf(out, "\n[identity]\n%-12s= %s\n", "enabled",
+          cfg->identity ? "yes" : "no");
+  print_alerts(cfg, out);
+}

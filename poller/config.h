@@ -1,0 +1,89 @@
+/* The blwatch configuration file (SPEC.md "Config file").
+ *
+ * cfg_load() parses the whole file, the target files it names and the zone
+ * catalog, and either returns a complete config or an error naming the
+ * file, line and problem; nothing is half-applied, so a reload can parse
+ * into a fresh struct and swap.
+ */
+#ifndef BW_CONFIG_H
+#define BW_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "catalog.h"
+#include "err.h"
+#include "target.h"
+
+#define CFG_DEFAULT_PATH "/etc/blwatch/blwatch.conf"
+
+struct alert_cfg {
+  char *name;
+  char *type; /* "email" or "webhook" */
+  char *url;
+  char *starttls; /* required | try | no */
+  char *username;
+  char *password_file;
+  char *from;
+  char *to; /* the list as written */
+  char *format; /* json | slack */
+  char *secret_file;
+  char *ca_file;
+  char *file;
+  int line;
+};
+
+struct config {
+  char *path; /* NULL when running without a config file */
+
+  /* [poller] */
+  uint64_t interval_ms;
+  char *database;
+  uint64_t concurrency;
+  uint64_t rate;
+  uint64_t confirm_ms;
+
+  /* [resolver] */
+  char *servers; /* c-ares CSV form; NULL: /etc/resolv.conf */
+  uint64_t timeout_ms;
+  uint64_t tries;
+
+  /* [targets] */
+  struct target_spec *targets;
+  size_t ntargets;
+  uint64_t max_range;
+
+  /* [zones] */
+  char *catalog_path;
+  char **extra;
+  size_t nextra;
+  char *use;
+  char *skip;
+  char *dqs_key; /* a secret: never printed */
+  struct catalog cat;
+  bool *enabled; /* parallel to cat.zones */
+  size_t nenabled;
+
+  /* [identity] */
+  bool identity;
+
+  struct alert_cfg *alerts;
+  size_t nalerts;
+};
+
+/* Loads path (NULL: no config file, defaults only, default catalog).  On
+ * success *cfg is complete; on failure it is freed and err holds the
+ * message.  The caller frees a loaded config with cfg_free(). */
+enum bw_err cfg_load(struct config *cfg, const char *path, char *err);
+
+void cfg_free(struct config *cfg);
+
+/* Prints the effective settings in config-file form, secrets redacted. */
+void cfg_print(const struct config *cfg, FILE *out);
+
+/* Where the default catalog is: the installed one, or the source tree's
+ * for an uninstalled build. */
+const char *cfg_default_catalog(void);
+
+#endif

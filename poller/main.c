@@ -1,0 +1,255 @@
+/* blwatch: command line entry point. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli.h"
+#include "config.h"
+#include "ini.h"
+#include "zonescmd.h"
+
+static const char usage_text[] =
+    "usage: blwatch [-c FILE] COMMAND [OPTIONS] [ARGS]\n"
+    "\n"
+    "Watches IP addresses and domains on DNS blocklists.\n"
+    "\n"
+    "Commands:\n"
+    "  check TARGET...   look targets up now on every enabled zone\n"
+    "  zones             list the zone catalog\n"
+    "  config-check      validate the config and print the effective "
+    "settings\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE  config file (default: $BLWATCH_CONFIG, then\n"
+    "                     " CFG_DEFAULT_PATH ")\n"
+    "  -h, --help         show this help; COMMAND --help for a command\n"
+    "  -V, --version      show the version\n"
+    "\n"
+    "Exit codes: 0 nothing listed, 1 listed, 2 incomplete, 64 usage error,\n"
+    "78 config error.\n";
+
+static const char check_usage[] =
+    "usage: blwatch [-c FILE] check [--json] [--stats] TARGET...\n"
+    "\n"
+    "Looks each target up on every enabled zone now and writes nothing.\n"
+    "TARGET is an IPv4 or IPv6 address, a CIDR range (every address in it),\n"
+    "a domain (checked on domain lists), host:NAME (a mail server's name:\n"
+    "its A and AAAA addresses are checked on IP lists), or '-' to read\n"
+    "targets from standard input, one per line: ADDRESS|RANGE|DOMAIN [LABEL]\n"
+    "or host NAME [LABEL], # comments.\n"
+    "With no TARGET, the targets of the config file are checked.\n"
+    "Works without a config file: default catalog, system resolver.\n"
+    "\n"
+    "  --json    print the result as JSON (see SPEC.md)\n"
+    "  --stats   print resolver figures (queries, retries, CPU) on stderr\n"
+    "\n"
+    "Exit codes: 0 nothing listed, 1 at least one listing, 2 nothing listed\n"
+    "but some zone could not be queried, 64 bad target, 78 config error.\n";
+
+static const char config_check_usage[] =
+    "usage: blwatch [-c FILE] config-check\n"
+    "\n"
+    "Reads the config, its target files and the zone catalog, reports the\n"
+    "first error as FILE:LINE: problem (exit 78), or prints the effective\n"
+    "settings with secrets left out (exit 0).\n";
+
+/* The config to read: -c, $BLWATCH_CONFIG, then the default path when it
+ * exists.  NULL means none (allowed only where optional). */
+static const char *config_path(const struct cli *cli, bool required) {
+  const char *env = getenv("BLWATCH_CONFIG");
+
+  if (cli->config != NULL)
+    return cli->config;
+  if (env != NULL && *env != '\0')
+    return env;
+  if (required || access(CFG_DEFAULT_PATH, F_OK) == 0)
+    return CFG_DEFAULT_PATH;
+  return NULL;
+}
+
+int cli_load_config(const struct cli *cli, bool required,
+                       struct config *cfg) {
+  char err[BW_ERRLEN];
+
+  if (cfg_load(cfg, config_path(cli, required), err) != BW_OK) {
+    fprintf(stderr, "blwatch: %s\n", err);
+    return EX_CONFIG;
+  }
+  return 0;
+}
+
+/* Targets collected from the command line and standard input. */
+struct spec_list {
+  struct target_spec *v;
+  size_t n;
+  uint64_t max_range;
+};
+
+static enum bw_err spec_push(struct spec_list *l, struct target_spec *t,
+                             char *err) {
+  struct target_spec *grown = realloc(l->v, (l->n + 1) * sizeof(*grown));
+
+  if (grown == NULL) {
+    target_spec_free(t);
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  }
+  l->v = grown;
+  l->v[l->n++] = *t;
+  return BW_OK;
+}
+
+static enum bw_err stdin_line(void *arg, int line, char *text, char *err) {
+  struct spec_list *l = arg;
+  struct target_spec t;
+  enum bw_err rc;
+
+  (void)line;
+  rc = target_parse_line(text, l->max_range, &t, err);
+  return rc == BW_OK ? spec_push(l, &t, err) : rc;
+}
+
+static void spec_list_free(struct spec_list *l) {
+  for (size_t i = 0; i < l->n; i++)
+    target_spec_free(&l->v[i]);
+  free(l->v);
+}
+
+static int parse_targets(int argc, char **argv, struct spec_list *l) {
+  char err[BW_ERRLEN];
+  struct target_spec t;
+
+  for (int i = 0; i < argc; i++) {
+    enum bw_err rc;
+    if (strcmp(argv[i], "-") == 0)
+      rc = ini_read_lines("-", stdin_line, l, err);
+    else if ((rc = target_parse(argv[i], NULL, -1, l->max_range, &t, err)) ==
+             BW_OK)
+      rc = spec_push(l, &t, err);
+    if (rc != BW_OK) {
+      fprintf(stderr, "blwatch: check: %s\n", err);
+      return rc == BW_ENOMEM ? EX_OSERR : EX_USAGE;
+    }
+  }
+  return 0;
+}
+
+static int cmd_check(const struct cli *cli, int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"json", no_argument, NULL, 'j'},
+      {"stats", no_argument, NULL, 's'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  struct check_opts opts = {0};
+  struct spec_list specs = {0};
+  struct config cfg;
+  int c, rc;
+
+  while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'j':
+      opts.json = true;
+      break;
+    case 's':
+      opts.stats = true;
+      break;
+    case 'h':
+      fputs(check_usage, stdout);
+      return 0;
+    default:
+      fputs(check_usage, stderr);
+      return EX_USAGE;
+    }
+  }
+  if ((rc = cli_load_config(cli, false, &cfg)) != 0)
+    return rc;
+  specs.max_range = cfg.max_range;
+  rc = parse_targets(argc - optind, argv + optind, &specs);
+  if (rc == 0 && specs.n == 0 && cfg.ntargets == 0) {
+    fprintf(stderr, "blwatch: check: no targets given\n%s", check_usage);
+    rc = EX_USAGE;
+  }
+  if (rc == 0)
+    rc = check_run(&cfg, specs.v, specs.n, &opts);
+  spec_list_free(&specs);
+  cfg_free(&cfg);
+  return rc;
+}
+
+static int cmd_config_check(const struct cli *cli, int argc, char **argv) {
+  struct config cfg;
+  int rc;
+
+  if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+                   strcmp(argv[1], "-h") == 0)) {
+    fputs(config_check_usage, stdout);
+    return 0;
+  }
+  if (argc > 1) {
+    fputs(config_check_usage, stderr);
+    return EX_USAGE;
+  }
+  if ((rc = cli_load_config(cli, true, &cfg)) != 0)
+    return rc;
+  cfg_print(&cfg, stdout);
+  fprintf(stderr, "blwatch: %s: ok (%zu targets, %zu of %zu zones enabled)\n",
+          cfg.path, cfg.ntargets, cfg.nenabled, cfg.cat.n);
+  cfg_free(&cfg);
+  return 0;
+}
+
+struct command {
+  const char *name;
+  int (*run)(const struct cli *cli, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"check", cmd_check},
+    {"zones", zonescmd_run},
+    {"config-check", cmd_config_check},
+};
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
+  struct cli cli = {0};
+  int c;
+
+  while ((c = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'c':
+      cli.config = optarg;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    case 'V':
+      printf("blwatch %s\n", BLWATCH_VERSION);
+      return 0;
+    default:
+      fputs(usage_text, stderr);
+      return EX_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    fputs(usage_text, stderr);
+    return EX_USAGE;
+  }
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(argv[optind], commands[i].name) == 0) {
+      int sub_argc = argc - optind;
+      char **sub_argv = argv + optind;
+      optind = 1; /* restart getopt for the command's own options */
+      return commands[i].run(&cli, sub_argc, sub_argv);
+    }
+  }
+  fprintf(stderr, "blwatch: unknown command '%s'\n%s", argv[optind],
+          usage_text);
+  return EX_USAGE;
+}

@@ -1,0 +1,334 @@
+#include "scan.h"
+
+#include <ares.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum phase { PH_PAIR, PH_TXT, PH_TP_POS, PH_TP_NEG };
+
+struct scan_req {
+  struct dns_request dns; /* first: requests are found from dns_request */
+  struct scan *scan;
+  uint32_t target;
+  uint32_t zone;
+  enum phase phase;
+  struct zone_answer answer;
+  int status;
+  struct scan_req *free_next;
+};
+
+struct scan {
+  struct dns_engine *engine;
+  struct zone *const *zones;
+  size_t nzones;
+  const struct scan_ops *ops;
+  void *arg;
+  struct scan_target cur; /* the target being turned into pairs */
+  bool have_cur;
+  bool started;
+  bool targets_done;
+  bool finished;
+  size_t zone_cursor;
+  unsigned outstanding; /* pairs and test points not yet final */
+  struct scan_req *free_reqs;
+  enum zone_health *health;
+  struct zone_answer *tp; /* 2 per zone: positive, negative */
+  int *tp_status;
+};
+
+static const char *const health_names[] = {
+    [ZH_UNTESTED] = "untested", [ZH_OK] = "ok",   [ZH_WILDCARD] = "wildcard",
+    [ZH_DEAD] = "dead",         [ZH_REFUSED] = "refused", [ZH_ERROR] = "error",
+};
+
+const char *zone_health_name(enum zone_health h) { return health_names[h]; }
+
+bool zone_health_untrusted(enum zone_health h) {
+  return h == ZH_WILDCARD || h == ZH_DEAD;
+}
+
+static struct scan_req *req_get(struct scan *s) {
+  struct scan_req *r = s->free_reqs;
+
+  if (r != NULL)
+    s->free_reqs = r->free_next;
+  else if ((r = malloc(sizeof(*r))) == NULL)
+    return NULL;
+  memset(r, 0, sizeof(*r));
+  r->scan = s;
+  return r;
+}
+
+static void req_put(struct scan *s, struct scan_req *r) {
+  r->free_next = s->free_reqs;
+  s->free_reqs = r;
+}
+
+/* The answer to an A query as a result: NXDOMAIN and empty answers are
+ * clear, transport and server failures are errors. */
+static void decode_status(const struct zone *z, const struct dns_request *d,
+                          struct zone_answer *out) {
+  out->ncodes = 0;
+  if (d->status == ARES_SUCCESS)
+    zone_decode(z, d->u.a, d->naddr, out);
+  else if (d->status == ARES_ENOTFOUND || d->status == ARES_ENODATA)
+    out->result = ZR_CLEAR;
+  else
+    out->result = ZR_ERROR;
+}
+
+static enum zone_health tp_health(const struct zone_answer *pos,
+                                  const struct zone_answer *neg) {
+  if (neg->result == ZR_LISTED)
+    return ZH_WILDCARD;
+  if (pos->result == ZR_CLEAR)
+    return ZH_DEAD;
+  if (pos->result == ZR_REFUSED || neg->result == ZR_REFUSED)
+    return ZH_REFUSED;
+  if (pos->result != ZR_LISTED || neg->result != ZR_CLEAR)
+    return ZH_ERROR;
+  return ZH_OK;
+}
+
+static void maybe_finish(struct scan *s) {
+  if (s->finished || !s->targets_done || s->outstanding > 0)
+    return;
+  s->finished = true;
+  for (size_t i = 0; i < s->nzones; i++)
+    if (s->zones[i]->testpoints)
+      s->health[i] = tp_health(&s->tp[2 * i], &s->tp[2 * i + 1]);
+  s->ops->finished(s->arg);
+}
+
+static void emit(struct scan *s, struct scan_req *r, const char *reason) {
+  struct scan_result res = {
+      .target = r->target,
+      .zone = r->zone,
+      .answer = r->answer,
+      .status = r->status,
+      .reason = reason,
+  };
+
+  s->ops->result(s->arg, &res);
+}
+
+static void on_done(struct dns_request *d) {
+  struct scan_req *r = (struct scan_req *)d;
+  struct scan *s = r->scan;
+  const struct zone *z = s->zones[r->zone];
+
+  if (d->status == ARES_ECANCELLED || d->status == ARES_EDESTRUCTION) {
+    free(d->txt);
+    req_put(s, r);
+    return; /* the scan is being torn down */
+  }
+  switch (r->phase) {
+  case PH_PAIR:
+    r->status = d->status;
+    decode_status(z, d, &r->answer);
+    if (r->answer.result == ZR_LISTED) {
+      r->phase = PH_TXT;
+      d->type = DNS_TXT;
+      dns_submit(s->engine, d);
+      return;
+    }
+    emit(s, r, NULL);
+    break;
+  case PH_TXT:
+    emit(s, r, d->status == ARES_SUCCESS ? d->txt : NULL);
+    free(d->txt);
+    break;
+  case PH_TP_POS:
+  case PH_TP_NEG:
+    decode_status(z, d, &s->tp[2 * r->zone + (r->phase == PH_TP_NEG)]);
+    s->tp_status[2 * r->zone + (r->phase == PH_TP_NEG)] = d->status;
+    break;
+  }
+  req_put(s, r);
+  s->outstanding--;
+  maybe_finish(s);
+}
+
+static bool applies(const struct zone *z, const struct scan_target *t) {
+  unsigned need = t->is_domain ? ZONE_DOMAIN : t->is_v6 ? ZONE_IP6 : ZONE_IP4;
+
+  return (z->kinds & need) != 0;
+}
+
+static uint32_t ip4_host(const uint8_t *a) {
+  return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 |
+         a[3];
+}
+
+/* The query name of a target in a zone; -1 when it would be too long. */
+static int pair_name(char *buf, size_t size, const struct scan_target *t,
+                     const char *zone) {
+  if (t->is_domain)
+    return qname_join(buf, size, t->name, zone);
+  if (t->is_v6)
+    return qname_ip6(buf, size, t->addr, zone);
+  return qname_ip4(buf, size, ip4_host(t->addr), zone);
+}
+
+/* Builds the request for the next applicable (target, zone) pair. */
+static struct scan_req *next_pair(struct scan *s) {
+  while (s->zone_cursor < s->nzones) {
+    uint32_t zi = (uint32_t)s->zone_cursor++;
+    const struct zone *z = s->zones[zi];
+    struct scan_req *r;
+    if (!applies(z, &s->cur))
+      continue;
+    if ((r = req_get(s)) == NULL)
+      return NULL;
+    r->target = s->cur.id;
+    r->zone = zi;
+    r->phase = PH_PAIR;
+    r->dns.type = DNS_A;
+    r->dns.done = on_done;
+    s->outstanding++;
+    if (pair_name(r->dns.name, sizeof(r->dns.name), &s->cur,
+                  z->query_zone) != 0) {
+      /* A domain too long for this zone can never be looked up. */
+      r->status = ARES_EBADNAME;
+      r->answer.result = ZR_ERROR;
+      r->answer.ncodes = 0;
+      emit(s, r, NULL);
+      req_put(s, r);
+      s->outstanding--;
+      continue;
+    }
+    return r;
+  }
+  return NULL;
+}
+
+static struct dns_request *next_request(void *arg) {
+  struct scan *s = arg;
+  struct scan_req *r;
+
+  if (!s->started)
+    return NULL;
+  while (!s->targets_done) {
+    if (!s->have_cur) {
+      if (!s->ops->next_target(s->arg, &s->cur)) {
+        s->targets_done = true;
+        break;
+      }
+      s->have_cur = true;
+      s->zone_cursor = 0;
+    }
+    if ((r = next_pair(s)) != NULL)
+      return &r->dns;
+    if (s->zone_cursor < s->nzones)
+      return NULL; /* out of memory: try again on the next pump */
+    s->have_cur = false;
+  }
+  maybe_finish(s);
+  return NULL;
+}
+
+/* The RFC 5782 test point names of a zone, by the first kind it has. */
+static int testpoint_name(char *buf, size_t size, const struct zone *z,
+                          bool positive) {
+  uint8_t v6[16] = {[10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1};
+
+  if (z->kinds & ZONE_IP4)
+    return qname_ip4(buf, size, positive ? 0x7f000002 : 0x7f000001,
+                     z->query_zone);
+  if (z->kinds & ZONE_IP6) {
+    v6[15] = positive ? 2 : 1;
+    return qname_ip6(buf, size, v6, z->query_zone);
+  }
+  return qname_join(buf, size, positive ? "test" : "invalid", z->query_zone);
+}
+
+static void submit_testpoints(struct scan *s) {
+  for (uint32_t i = 0; i < s->nzones; i++) {
+    if (!s->zones[i]->testpoints)
+      continue;
+    for (int neg = 0; neg < 2; neg++) {
+      struct scan_req *r = req_get(s);
+      if (r == NULL)
+        continue; /* the zone stays untested */
+      r->zone = i;
+      r->phase = neg ? PH_TP_NEG : PH_TP_POS;
+      r->dns.type = DNS_A;
+      r->dns.done = on_done;
+      if (testpoint_name(r->dns.name, sizeof(r->dns.name), s->zones[i],
+                         !neg) != 0) {
+        req_put(s, r);
+        continue;
+      }
+      s->outstanding++;
+      dns_submit(s->engine, &r->dns);
+    }
+  }
+}
+
+enum bw_err scan_open(uv_loop_t *loop, const struct dns_options *opt,
+                      struct zone *const *zones, size_t nzones,
+                      const struct scan_ops *ops, void *arg,
+                      struct scan **out, char *err) {
+  struct scan *s = calloc(1, sizeof(*s));
+  enum bw_err rc;
+
+  if (s == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  s->zones = zones;
+  s->nzones = nzones;
+  s->ops = ops;
+  s->arg = arg;
+  s->health = calloc(nzones + 1, sizeof(*s->health));
+  s->tp = calloc(2 * nzones + 1, sizeof(*s->tp));
+  s->tp_status = calloc(2 * nzones + 1, sizeof(*s->tp_status));
+  if (s->health == NULL || s->tp == NULL || s->tp_status == NULL) {
+    scan_free(s);
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  }
+  rc = dns_open(loop, opt, next_request, s, &s->engine, err);
+  if (rc != BW_OK) {
+    scan_free(s);
+    return rc;
+  }
+  *out = s;
+  return BW_OK;
+}
+
+void scan_start(struct scan *s) {
+  s->started = true;
+  submit_testpoints(s);
+  dns_pump(s->engine);
+}
+
+struct dns_engine *scan_engine(struct scan *s) { return s->engine; }
+
+enum zone_health scan_health(const struct scan *s, size_t i) {
+  return s->health[i];
+}
+
+const struct zone_answer *scan_testpoint(const struct scan *s, size_t i,
+                                         bool positive) {
+  return &s->tp[2 * i + (positive ? 0 : 1)];
+}
+
+void scan_get_stats(const struct scan *s, struct dns_stats *out) {
+  dns_get_stats(s->engine, out);
+}
+
+void scan_free(struct scan *s) {
+  struct scan_req *r;
+
+  if (s == NULL)
+    return;
+  if (s->engine != NULL)
+    dns_close(s->engine); /* cancelled requests return to the free list */
+  while ((r = s->free_reqs) != NULL) {
+    s->free_reqs = r->free_next;
+    free(r);
+  }
+  free(s->health);
+  free(s->tp);
+  free(s->tp_status);
+  free(s);
+}
