@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs every Debian 12 package blwatch needs to build, test and
+# benchmark.  Run as root (or through sudo).
+set -eu
+
+PACKAGES="
+  build-essential cmake pkg-config
+  libc-ares-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev
+  libcmocka-dev
+  rbldnsd dnsperf dnsutils time
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (sudo $0)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+# Debian starts rbldnsd as a service on install; the tests run their own.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now rbldnsd >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,33 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: installs the Debian packages, then
+# builds and runs every test twice, once plainly and once under
+# AddressSanitizer + UBSan (leak checking on).
+#
+#   sudo tests/run.sh            # from the top of the source tree
+#
+# BLWATCH_SKIP_DEPS=1 skips the package step on a machine that has them.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+if [ "${BLWATCH_SKIP_DEPS:-0}" != 1 ]; then
+  packaging/install-deps.sh
+fi
+
+run_suite() {
+  name=$1
+  shift
+  echo "== $name build"
+  cmake -S . -B "build-$name" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+  cmake --build "build-$name" -j "$jobs" >/dev/null
+  echo "== $name tests"
+  (cd "build-$name" && ctest --output-on-failure -j "$jobs")
+}
+
+run_suite plain
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite sanitize -DBLWATCH_SANITIZE=ON
+echo "== all tests passed"
