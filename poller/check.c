@@ -12,6 +12,7 @@
 #include "scan.h"
 
 #define NOT_APPLICABLE 0xff
+#define PLURAL(n) ((n) == 1 ? "" : "s")
 
 struct check_target {
   bool is_domain;
@@ -62,6 +63,7 @@ struct check {
   struct detail *details;
   size_t ndetails;
   size_t dcap;
+  struct dns_engine *engine;
   struct scan *scan;
   bool failed; /* out of memory */
 };
@@ -97,19 +99,19 @@ static void on_result(void *arg, const struct scan_result *r) {
     c->failed = true;
 }
 
-static bool next_target(void *arg, struct scan_target *out) {
+static enum scan_next next_target(void *arg, struct scan_target *out) {
   struct check *c = arg;
   const struct check_target *t;
 
   if (c->feed == c->ntargets)
-    return false;
+    return SCAN_END;
   t = &c->targets[c->feed];
   out->is_domain = t->is_domain;
   out->is_v6 = t->is_v6;
   memcpy(out->addr, t->addr, 16);
   out->name = t->name;
   out->id = (uint32_t)c->feed++;
-  return true;
+  return SCAN_TARGET;
 }
 
 static void on_finished(void *arg) {
@@ -118,8 +120,11 @@ static void on_finished(void *arg) {
   uv_stop(&c->loop);
 }
 
-static const struct scan_ops check_ops = {next_target, on_result,
-                                          on_finished};
+static const struct scan_ops check_ops = {
+    .next_target = next_target,
+    .result = on_result,
+    .finished = on_finished,
+};
 
 /* ---- targets ----------------------------------------------------------- */
 
@@ -161,7 +166,7 @@ static void on_host(struct dns_request *d) {
 /* Submits A and AAAA queries for every name to resolve; returns how many
  * were submitted. */
 static unsigned submit_hosts(struct check *c) {
-  struct dns_engine *e = scan_engine(c->scan);
+  struct dns_engine *e = c->engine;
   unsigned n = 0;
 
   for (size_t i = 0; i < c->nspecs; i++) {
@@ -353,6 +358,16 @@ static void count(const struct check *c, struct summary *s) {
 
 /* ---- JSON -------------------------------------------------------------- */
 
+/* What one code of an answer means, by the kind of answer. */
+static const char *code_meaning(const struct zone *z, enum zone_result r,
+                                uint32_t code, char *buf, size_t size) {
+  if (r == ZR_BOGUS)
+    return "not a DNSBL answer (outside 127.0.0.0/8)";
+  if (r == ZR_REFUSED)
+    return zone_refusal_meaning(z, code);
+  return zone_code_meaning(z, code, buf, size);
+}
+
 static void json_codes(FILE *out, const struct zone *z, enum zone_result r,
                        const struct detail *d) {
   char ip[16], meaning[256];
@@ -362,12 +377,10 @@ static void json_codes(FILE *out, const struct zone *z, enum zone_result r,
   for (size_t i = 0; i < n; i++)
     fprintf(out, "%s\"%s\"", i ? "," : "", zone_ip4_str(d->answer.codes[i], ip));
   fputs("],\"meanings\":[", out);
-  for (size_t i = 0; i < n && r != ZR_BOGUS; i++) {
-    uint32_t code = d->answer.codes[i];
+  for (size_t i = 0; i < n; i++) {
     fputs(i ? "," : "", out);
-    json_str(out, r == ZR_REFUSED
-                      ? zone_refusal_meaning(z, code)
-                      : zone_code_meaning(z, code, meaning, sizeof(meaning)));
+    json_str(out, code_meaning(z, r, d->answer.codes[i], meaning,
+                               sizeof(meaning)));
   }
   fputs("]", out);
 }
@@ -496,7 +509,7 @@ static void text_zone_health(const struct check *c, FILE *out) {
     if (h == ZH_OK || h == ZH_UNTESTED)
       continue;
     if (!header)
-      fputs("Zones failing their RFC 5782 test points:\n", out);
+      fputs("Zone health (RFC 5782 test points):\n", out);
     header = true;
     fprintf(out, "  %s (%s): %s%s\n", c->zones[z]->id, c->zones[z]->zone,
             zone_health_name(h),
@@ -535,11 +548,11 @@ static void print_text(const struct check *c, FILE *out) {
   if (clean_targets > 0)
     fprintf(out, "%zu more targets clean on every zone that applies\n",
             clean_targets);
-  fprintf(out,
-          "\n%zu targets, %zu zones: %zu listings on %zu targets, %zu "
-          "clean, %zu unknown\n",
-          c->ntargets, c->nzones, s.listed, s.listed_targets, s.clear,
-          s.unknown);
+  fprintf(out, "\n%zu target%s, %zu zone%s: %zu listing%s on %zu target%s, "
+               "%zu clean, %zu unknown\n",
+          c->ntargets, PLURAL(c->ntargets), c->nzones, PLURAL(c->nzones),
+          s.listed, PLURAL(s.listed), s.listed_targets,
+          PLURAL(s.listed_targets), s.clear, s.unknown);
 }
 
 /* ---- running ----------------------------------------------------------- */
@@ -560,7 +573,7 @@ static void print_stats(const struct check *c, double wall) {
   struct dns_stats st;
   struct rusage ru;
 
-  scan_get_stats(c->scan, &st);
+  dns_get_stats(c->engine, &st);
   getrusage(RUSAGE_SELF, &ru);
   double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -587,7 +600,7 @@ static bool run_lookups(struct check *c, bool *incomplete) {
   if (c->resolved == NULL)
     return false;
   if (submit_hosts(c) > 0) {
-    dns_pump(scan_engine(c->scan));
+    dns_pump(c->engine);
     uv_run(&c->loop, UV_RUN_DEFAULT);
   }
   *incomplete = report_hosts(c);
@@ -600,6 +613,8 @@ static bool run_lookups(struct check *c, bool *incomplete) {
 }
 
 static void check_free(struct check *c) {
+  if (c->engine != NULL)
+    dns_close(c->engine);
   scan_free(c->scan);
   uv_run(&c->loop, UV_RUN_DEFAULT); /* lets libuv finish closing handles */
   uv_loop_close(&c->loop);
@@ -634,8 +649,9 @@ int check_run(struct config *cfg, struct target_spec *specs, size_t nspecs,
   c.nzones = enabled_zones(cfg, &c.zones);
   uv_loop_init(&c.loop);
   if (c.zones == NULL ||
-      scan_open(&c.loop, &dopt, c.zones, c.nzones, &check_ops, &c, &c.scan,
-                err) != BW_OK) {
+      dns_open(&c.loop, &dopt, &c.engine, err) != BW_OK ||
+      scan_open(c.engine, c.zones, c.nzones, &check_ops, &c, &c.scan, err) !=
+          BW_OK) {
     fprintf(stderr, "blwatch: %s\n", c.zones ? err : "out of memory");
   } else if (!run_lookups(&c, &incomplete)) {
     fprintf(stderr, "blwatch: out of memory\n");

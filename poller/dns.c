@@ -464,8 +464,12 @@ static void init_handle(struct dns_engine *e, uv_handle_t *h) {
   e->open_handles++;
 }
 
+void dns_set_source(struct dns_engine *e, dns_next_fn next, void *arg) {
+  e->next = next;
+  e->next_arg = arg;
+}
+
 enum bw_err dns_open(uv_loop_t *loop, const struct dns_options *opt,
-                     dns_next_fn next, void *next_arg,
                      struct dns_engine **out, char *err) {
   static bool lib_ready;
   struct dns_engine *e;
@@ -478,8 +482,6 @@ enum bw_err dns_open(uv_loop_t *loop, const struct dns_options *opt,
   if (e == NULL)
     return bw_fail(err, BW_ENOMEM, "out of memory");
   e->loop = loop;
-  e->next = next;
-  e->next_arg = next_arg;
   e->tries = opt->tries > 0 ? opt->tries : 1;
   e->timeout_ms = opt->timeout_ms;
   e->rate = opt->rate;

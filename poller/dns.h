@@ -75,10 +75,12 @@ struct dns_stats {
 /* Returns the next request to send, or NULL when there is none now. */
 typedef struct dns_request *(*dns_next_fn)(void *arg);
 
-/* Opens an engine on loop.  next may be NULL. */
+/* Opens an engine on loop.  The caller closes it with dns_close(). */
 enum bw_err dns_open(uv_loop_t *loop, const struct dns_options *opt,
-                     dns_next_fn next, void *next_arg,
                      struct dns_engine **out, char *err);
+
+/* Sets (or with next == NULL clears) the pull function. */
+void dns_set_source(struct dns_engine *e, dns_next_fn next, void *arg);
 
 /* Queues req ahead of anything the pull function would give. */
 void dns_submit(struct dns_engine *e, struct dns_request *req);

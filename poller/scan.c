@@ -31,10 +31,11 @@ struct scan {
   bool finished;
   size_t zone_cursor;
   unsigned outstanding; /* pairs and test points not yet final */
+  unsigned tp_outstanding;
+  uint64_t queries;
   struct scan_req *free_reqs;
   enum zone_health *health;
   struct zone_answer *tp; /* 2 per zone: positive, negative */
-  int *tp_status;
 };
 
 static const char *const health_names[] = {
@@ -95,10 +96,16 @@ static void maybe_finish(struct scan *s) {
   if (s->finished || !s->targets_done || s->outstanding > 0)
     return;
   s->finished = true;
+  s->ops->finished(s->arg);
+}
+
+/* Once both answers of every zone are in: the zones' health. */
+static void testpoints_done(struct scan *s) {
   for (size_t i = 0; i < s->nzones; i++)
     if (s->zones[i]->testpoints)
       s->health[i] = tp_health(&s->tp[2 * i], &s->tp[2 * i + 1]);
-  s->ops->finished(s->arg);
+  if (s->ops->health_ready != NULL)
+    s->ops->health_ready(s->arg);
 }
 
 static void emit(struct scan *s, struct scan_req *r, const char *reason) {
@@ -108,6 +115,7 @@ static void emit(struct scan *s, struct scan_req *r, const char *reason) {
       .answer = r->answer,
       .status = r->status,
       .reason = reason,
+      .qname = r->dns.name,
   };
 
   s->ops->result(s->arg, &res);
@@ -130,6 +138,7 @@ static void on_done(struct dns_request *d) {
     if (r->answer.result == ZR_LISTED) {
       r->phase = PH_TXT;
       d->type = DNS_TXT;
+      s->queries++;
       dns_submit(s->engine, d);
       return;
     }
@@ -142,7 +151,8 @@ static void on_done(struct dns_request *d) {
   case PH_TP_POS:
   case PH_TP_NEG:
     decode_status(z, d, &s->tp[2 * r->zone + (r->phase == PH_TP_NEG)]);
-    s->tp_status[2 * r->zone + (r->phase == PH_TP_NEG)] = d->status;
+    if (--s->tp_outstanding == 0)
+      testpoints_done(s);
     break;
   }
   req_put(s, r);
@@ -177,28 +187,33 @@ static struct scan_req *next_pair(struct scan *s) {
     uint32_t zi = (uint32_t)s->zone_cursor++;
     const struct zone *z = s->zones[zi];
     struct scan_req *r;
-    if (!applies(z, &s->cur))
+    if (!applies(z, &s->cur) ||
+        (s->ops->want != NULL && !s->ops->want(s->arg, &s->cur, zi)))
       continue;
-    if ((r = req_get(s)) == NULL)
+    if ((r = req_get(s)) == NULL) {
+      s->zone_cursor--; /* out of memory: retry on the next pump */
       return NULL;
+    }
     r->target = s->cur.id;
     r->zone = zi;
     r->phase = PH_PAIR;
     r->dns.type = DNS_A;
     r->dns.done = on_done;
-    s->outstanding++;
-    if (pair_name(r->dns.name, sizeof(r->dns.name), &s->cur,
-                  z->query_zone) != 0) {
+    if (zone_health_untrusted(s->health[zi])) {
+      r->answer.result = ZR_UNTRUSTED; /* set aside without a query */
+    } else if (pair_name(r->dns.name, sizeof(r->dns.name), &s->cur,
+                         z->query_zone) == 0) {
+      s->outstanding++;
+      s->queries++;
+      return r;
+    } else {
       /* A domain too long for this zone can never be looked up. */
-      r->status = ARES_EBADNAME;
       r->answer.result = ZR_ERROR;
-      r->answer.ncodes = 0;
-      emit(s, r, NULL);
-      req_put(s, r);
-      s->outstanding--;
-      continue;
+      r->status = ARES_EBADNAME;
     }
-    return r;
+    r->dns.name[0] = '\0';
+    emit(s, r, NULL);
+    req_put(s, r);
   }
   return NULL;
 }
@@ -207,11 +222,14 @@ static struct dns_request *next_request(void *arg) {
   struct scan *s = arg;
   struct scan_req *r;
 
-  if (!s->started)
+  if (!s->started || s->tp_outstanding > 0)
     return NULL;
   while (!s->targets_done) {
     if (!s->have_cur) {
-      if (!s->ops->next_target(s->arg, &s->cur)) {
+      enum scan_next n = s->ops->next_target(s->arg, &s->cur);
+      if (n == SCAN_WAIT)
+        return NULL;
+      if (n == SCAN_END) {
         s->targets_done = true;
         break;
       }
@@ -261,35 +279,30 @@ static void submit_testpoints(struct scan *s) {
         continue;
       }
       s->outstanding++;
+      s->tp_outstanding++;
+      s->queries++;
       dns_submit(s->engine, &r->dns);
     }
   }
 }
 
-enum bw_err scan_open(uv_loop_t *loop, const struct dns_options *opt,
-                      struct zone *const *zones, size_t nzones,
-                      const struct scan_ops *ops, void *arg,
+enum bw_err scan_open(struct dns_engine *e, struct zone *const *zones,
+                      size_t nzones, const struct scan_ops *ops, void *arg,
                       struct scan **out, char *err) {
   struct scan *s = calloc(1, sizeof(*s));
-  enum bw_err rc;
 
   if (s == NULL)
     return bw_fail(err, BW_ENOMEM, "out of memory");
+  s->engine = e;
   s->zones = zones;
   s->nzones = nzones;
   s->ops = ops;
   s->arg = arg;
   s->health = calloc(nzones + 1, sizeof(*s->health));
   s->tp = calloc(2 * nzones + 1, sizeof(*s->tp));
-  s->tp_status = calloc(2 * nzones + 1, sizeof(*s->tp_status));
-  if (s->health == NULL || s->tp == NULL || s->tp_status == NULL) {
+  if (s->health == NULL || s->tp == NULL) {
     scan_free(s);
     return bw_fail(err, BW_ENOMEM, "out of memory");
-  }
-  rc = dns_open(loop, opt, next_request, s, &s->engine, err);
-  if (rc != BW_OK) {
-    scan_free(s);
-    return rc;
   }
   *out = s;
   return BW_OK;
@@ -297,38 +310,33 @@ enum bw_err scan_open(uv_loop_t *loop, const struct dns_options *opt,
 
 void scan_start(struct scan *s) {
   s->started = true;
+  dns_set_source(s->engine, next_request, s);
   submit_testpoints(s);
+  if (s->tp_outstanding == 0)
+    testpoints_done(s);
   dns_pump(s->engine);
 }
 
-struct dns_engine *scan_engine(struct scan *s) { return s->engine; }
+void scan_resume(struct scan *s) { dns_pump(s->engine); }
 
 enum zone_health scan_health(const struct scan *s, size_t i) {
   return s->health[i];
 }
 
-const struct zone_answer *scan_testpoint(const struct scan *s, size_t i,
-                                         bool positive) {
-  return &s->tp[2 * i + (positive ? 0 : 1)];
-}
-
-void scan_get_stats(const struct scan *s, struct dns_stats *out) {
-  dns_get_stats(s->engine, out);
-}
+uint64_t scan_queries(const struct scan *s) { return s->queries; }
 
 void scan_free(struct scan *s) {
   struct scan_req *r;
 
   if (s == NULL)
     return;
-  if (s->engine != NULL)
-    dns_close(s->engine); /* cancelled requests return to the free list */
+  if (s->engine != NULL && s->started)
+    dns_set_source(s->engine, NULL, NULL);
   while ((r = s->free_reqs) != NULL) {
     s->free_reqs = r->free_next;
     free(r);
   }
   free(s->health);
   free(s->tp);
-  free(s->tp_status);
   free(s);
 }

@@ -1,10 +1,12 @@
-/* One pass of lookups: every target against every enabled zone that fits
- * its kind, plus the RFC 5782 test points of every zone that honours them.
- * Used by `check`; the poller's cycle reuses it.
+/* One pass of lookups: the RFC 5782 test points of every zone that honours
+ * them, then every target against every zone that fits its kind.  Used by
+ * `check`, `zones --probe` and each cycle of the poller.
  *
- * Targets are pulled one at a time from the caller, so memory is bounded
- * by the engine's window.  For each pair the caller's result callback is
- * called once, on the loop, after the TXT reason of a listing was fetched.
+ * Targets are pulled from the caller one at a time, so memory is bounded
+ * by the engine's window.  Pairs of a zone that failed its test points are
+ * not queried: they are reported as ZR_UNTRUSTED.  For each pair the
+ * result callback is called once, on the loop, after the TXT reason of a
+ * listing was fetched.
  */
 #ifndef BW_SCAN_H
 #define BW_SCAN_H
@@ -20,17 +22,18 @@ struct scan_target {
   bool is_domain;
   bool is_v6;
   uint8_t addr[16];
-  const char *name; /* domain; must live until the scan ends */
-  uint32_t id;      /* the caller's index, passed back in results */
+  const char *name; /* domain; must live until its results are in */
+  uint32_t id;      /* the caller's handle, passed back in results */
 };
 
 struct scan_result {
   uint32_t target; /* scan_target.id */
   uint32_t zone;   /* index into the scan's zone array */
   struct zone_answer answer;
-  int status;   /* the ARES_* status of the A query */
+  int status;         /* the ARES_* status of the A query */
   const char *reason; /* TXT reason of a listing, or NULL; valid during
                          the callback only */
+  const char *qname;  /* the name that was queried */
 };
 
 enum zone_health {
@@ -46,9 +49,18 @@ const char *zone_health_name(enum zone_health h);
 /* Results of a zone in this health are set aside as `untrusted`. */
 bool zone_health_untrusted(enum zone_health h);
 
+enum scan_next {
+  SCAN_TARGET, /* *out was filled */
+  SCAN_WAIT,   /* none now: the caller calls scan_resume() later */
+  SCAN_END,    /* no more targets */
+};
+
 struct scan_ops {
-  /* Fills the next target; false when there are no more. */
-  bool (*next_target)(void *arg, struct scan_target *out);
+  enum scan_next (*next_target)(void *arg, struct scan_target *out);
+  /* Optional: false skips the pair (no query, no result). */
+  bool (*want)(void *arg, const struct scan_target *t, uint32_t zone);
+  /* Optional: called once the test points are in, before any pair. */
+  void (*health_ready)(void *arg);
   void (*result)(void *arg, const struct scan_result *r);
   /* Called once when every pair and test point is done.  It runs inside
    * the engine's callbacks: it may stop the loop, never free the scan. */
@@ -57,31 +69,24 @@ struct scan_ops {
 
 struct scan;
 
-/* Starts a scan of zones[0..nzones) on engine e.  The scan feeds e
- * through its pull function, so e must have been opened with
- * scan_next_request / the scan as its source: use scan_open(). */
-enum bw_err scan_open(uv_loop_t *loop, const struct dns_options *opt,
-                      struct zone *const *zones, size_t nzones,
-                      const struct scan_ops *ops, void *arg,
+/* Prepares a scan of zones[0..nzones) on engine e (not owned).  The
+ * caller frees it with scan_free() once finished, or after closing e. */
+enum bw_err scan_open(struct dns_engine *e, struct zone *const *zones,
+                      size_t nzones, const struct scan_ops *ops, void *arg,
                       struct scan **out, char *err);
 
-/* Begins: test points first, then the pairs.  Until then the engine
- * only sends what is given to dns_submit() (host name lookups). */
+/* Begins: test points first, then the pairs. */
 void scan_start(struct scan *s);
 
-/* The engine, for resolving host names through the same resolver. */
-struct dns_engine *scan_engine(struct scan *s);
+/* Tells the scan that next_target may have a target again. */
+void scan_resume(struct scan *s);
 
-/* Health of zone i once the scan finished (ZH_UNTESTED before). */
+/* Health of zone i once the test points are in (ZH_UNTESTED before). */
 enum zone_health scan_health(const struct scan *s, size_t i);
-/* The test point answers behind it, for messages. */
-const struct zone_answer *scan_testpoint(const struct scan *s, size_t i,
-                                         bool positive);
 
-void scan_get_stats(const struct scan *s, struct dns_stats *out);
+/* Queries this scan sent: test points, pairs, reasons. */
+uint64_t scan_queries(const struct scan *s);
 
-/* Frees the scan; closes the engine.  Run the loop afterwards so libuv
- * can finish closing handles. */
 void scan_free(struct scan *s);
 
 #endif

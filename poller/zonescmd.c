@@ -30,10 +30,10 @@ struct probe {
   time_t checked;
 };
 
-static bool no_targets(void *arg, struct scan_target *out) {
+static enum scan_next no_targets(void *arg, struct scan_target *out) {
   (void)arg;
   (void)out;
-  return false;
+  return SCAN_END;
 }
 
 static void no_result(void *arg, const struct scan_result *r) {
@@ -43,7 +43,11 @@ static void no_result(void *arg, const struct scan_result *r) {
 
 static void probe_done(void *arg) { uv_stop(&((struct probe *)arg)->loop); }
 
-static const struct scan_ops probe_ops = {no_targets, no_result, probe_done};
+static const struct scan_ops probe_ops = {
+    .next_target = no_targets,
+    .result = no_result,
+    .finished = probe_done,
+};
 
 /* Queries the test points of the enabled zones. */
 static int probe_zones(const struct config *cfg, struct probe *p) {
@@ -52,6 +56,7 @@ static int probe_zones(const struct config *cfg, struct probe *p) {
                              (unsigned)cfg->concurrency, (unsigned)cfg->rate};
   struct zone **zones = calloc(cfg->cat.n + 1, sizeof(*zones));
   size_t *index = calloc(cfg->cat.n + 1, sizeof(*index));
+  struct dns_engine *e = NULL;
   struct scan *s = NULL;
   char err[BW_ERRLEN];
   size_t n = 0;
@@ -68,7 +73,8 @@ static int probe_zones(const struct config *cfg, struct probe *p) {
       zones[n++] = &cfg->cat.zones[i];
     }
   uv_loop_init(&p->loop);
-  if (scan_open(&p->loop, &dopt, zones, n, &probe_ops, p, &s, err) != BW_OK) {
+  if (dns_open(&p->loop, &dopt, &e, err) != BW_OK ||
+      scan_open(e, zones, n, &probe_ops, p, &s, err) != BW_OK) {
     fprintf(stderr, "blwatch: %s\n", err);
     rc = 1;
   } else {
@@ -78,6 +84,8 @@ static int probe_zones(const struct config *cfg, struct probe *p) {
       p->health[index[i]] = scan_health(s, i);
     p->checked = time(NULL);
   }
+  if (e != NULL)
+    dns_close(e);
   scan_free(s);
   uv_run(&p->loop, UV_RUN_DEFAULT);
   uv_loop_close(&p->loop);
