@@ -1,0 +1,206 @@
+/* The SQLite store: targets, the current state of every (target, list)
+ * pair that is not plainly clear, events, the outbox of notices, zone
+ * health and cycles.
+ *
+ * One connection, used from the loop thread only.  The poller writes in
+ * batches (store_begin .. store_commit); a state change, its event and its
+ * outbox rows always share a transaction.  The read-only commands open the
+ * database with STORE_READONLY.
+ *
+ * Strings returned inside structs point into SQLite's memory and are valid
+ * until the next call on the same store, unless copied.
+ */
+#ifndef BW_STORE_H
+#define BW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum store_flags {
+  STORE_READONLY = 1 << 0,
+};
+
+struct store;
+
+/* Opens (and for a writer creates and migrates) the database at path.
+ * Never deletes or recreates an existing file: a corrupt, newer or
+ * unreadable database is an error.  Caller frees with store_close(). */
+enum bw_err store_open(const char *path, unsigned flags, struct store **out,
+                       char *err);
+void store_close(struct store *st);
+
+/* The schema version of an open database, and the one this build writes
+ * (older databases are upgraded on open, newer ones refused). */
+int store_schema_version(struct store *st);
+int store_schema_latest(void);
+
+enum bw_err store_begin(struct store *st, char *err);
+enum bw_err store_commit(struct store *st, char *err);
+void store_rollback(struct store *st);
+bool store_in_transaction(const struct store *st);
+
+/* ---- targets ----------------------------------------------------------- */
+
+/* kind is "ip4", "ip6" or "domain"; key the canonical text of the address
+ * or domain; source "config" or "host:NAME".  Inserts or revives the
+ * target, updates its label and marks it seen in generation gen. */
+enum bw_err store_target_put(struct store *st, const char *kind,
+                             const char *key, const char *label,
+                             const char *source, int64_t gen, int64_t now,
+                             int64_t *id, char *err);
+
+/* Retires the active targets of source (an exact source, or "host:%" for
+ * every host) not seen in generation gen.  Returns how many in *n. */
+enum bw_err store_targets_retire(struct store *st, const char *source,
+                                 int64_t gen, int64_t now, int64_t *n,
+                                 char *err);
+
+/* Retires host-resolved targets whose host is not in hosts[0..n). */
+enum bw_err store_hosts_retire_except(struct store *st,
+                                      const char *const *hosts, size_t n,
+                                      int64_t now, char *err);
+
+struct store_target {
+  int64_t id;
+  char kind[8];
+  char key[256];
+  char label[128]; /* "" when none */
+  int64_t first_checked; /* 0: never completed a check */
+};
+
+/* Fills up to max active targets with id > after, in id order; returns the
+ * count in *n. */
+enum bw_err store_targets_next(struct store *st, int64_t after,
+                               struct store_target *out, size_t max,
+                               size_t *n, char *err);
+
+/* Active targets. */
+enum bw_err store_targets_count(struct store *st, int64_t *n, char *err);
+
+/* Records that target id completed a check (first time only). */
+enum bw_err store_target_checked(struct store *st, int64_t id, int64_t now,
+                                 char *err);
+
+/* ---- state ------------------------------------------------------------- */
+
+/* A stored non-clear result.  result is "listed" or an unknown result. */
+struct store_state {
+  char list[64];
+  char result[16];
+  char codes[256]; /* JSON array text */
+  int64_t since;
+};
+
+/* Fills up to max stored states of a target; *n is the count. */
+enum bw_err store_state_get(struct store *st, int64_t target,
+                            struct store_state *out, size_t max, size_t *n,
+                            char *err);
+
+struct store_state_row {
+  int64_t target;
+  const char *list;
+  const char *result;
+  const char *codes;    /* JSON array text */
+  const char *meanings; /* JSON array text */
+  const char *reason;
+  const char *detail;
+  int64_t since;
+  int64_t checked;
+};
+
+/* Inserts or replaces the state of a pair. */
+enum bw_err store_state_put(struct store *st, const struct store_state_row *r,
+                            char *err);
+enum bw_err store_state_delete(struct store *st, int64_t target,
+                               const char *list, char *err);
+
+/* ---- events and outbox ------------------------------------------------- */
+
+struct store_event {
+  int64_t id;
+  int64_t at;
+  const char *type; /* listed delisted changed zone_unhealthy zone_healthy */
+  int64_t target;   /* 0 for zone events */
+  const char *target_key;
+  const char *label;
+  const char *list;
+  const char *zone;
+  const char *result;
+  const char *codes;    /* JSON array text */
+  const char *meanings; /* JSON array text */
+  const char *reason;
+  const char *delist;
+  const char *detail;
+  int64_t cycle;
+};
+
+/* Adds an event and one outbox row per channel; ev->id is set. */
+enum bw_err store_event_add(struct store *st, struct store_event *ev,
+                            const char *const *channels, size_t nchannels,
+                            char *err);
+
+/* Calls fn for each event, newest first, with at >= since and (when
+ * target_key is not NULL) for that target; stops when fn returns false. */
+enum bw_err store_events_each(struct store *st, const char *target_key,
+                              int64_t since,
+                              bool (*fn)(void *arg,
+                                         const struct store_event *ev),
+                              void *arg, char *err);
+
+/* Outbox rows not yet delivered nor given up. */
+enum bw_err store_outbox_pending(struct store *st, int64_t *n, char *err);
+
+/* ---- zones ------------------------------------------------------------- */
+
+struct store_zone {
+  char list[64];
+  char health[16];
+  int64_t checked;
+  int64_t since;
+};
+
+/* Reads a zone's health; *found false when never recorded. */
+enum bw_err store_zone_get(struct store *st, const char *list,
+                           struct store_zone *out, bool *found, char *err);
+enum bw_err store_zone_put(struct store *st, const char *list,
+                           const char *zone, const char *health,
+                           int64_t checked, int64_t since, char *err);
+
+/* ---- cycles ------------------------------------------------------------ */
+
+struct store_cycle {
+  int64_t id;
+  int64_t started;
+  int64_t ended; /* 0 while running or interrupted */
+  int64_t targets;
+  int64_t queries;
+  int64_t counts[6]; /* by enum zone_result */
+};
+
+enum bw_err store_cycle_start(struct store *st, int64_t now, int64_t *id,
+                              char *err);
+enum bw_err store_cycle_end(struct store *st, const struct store_cycle *c,
+                            char *err);
+/* The last completed cycle; *found false when there is none. */
+enum bw_err store_cycle_last(struct store *st, struct store_cycle *out,
+                             bool *found, char *err);
+
+/* ---- reading for status ------------------------------------------------ */
+
+/* Calls fn for every stored state of an active target (listed and
+ * unknown), ordered by target id and list. */
+struct store_status_row {
+  int64_t target;
+  const char *key;
+  const char *label;
+  const struct store_state_row *state;
+};
+enum bw_err store_status_each(struct store *st,
+                              void (*fn)(void *arg,
+                                         const struct store_status_row *r),
+                              void *arg, char *err);
+
+#endif
