@@ -286,6 +286,8 @@ static const struct detail *find_detail(const struct check *c,
                                         uint64_t pair) {
   struct detail key = {.pair = pair};
 
+  if (c->ndetails == 0)
+    return NULL;
   return bsearch(&key, c->details, c->ndetails, sizeof(key), cmp_detail);
 }
 
@@ -608,7 +610,8 @@ static bool run_lookups(struct check *c, bool *incomplete) {
     return false;
   scan_start(c->scan);
   uv_run(&c->loop, UV_RUN_DEFAULT);
-  qsort(c->details, c->ndetails, sizeof(*c->details), cmp_detail);
+  if (c->ndetails > 0)
+    qsort(c->details, c->ndetails, sizeof(*c->details), cmp_detail);
   return !c->failed;
 }
 
