@@ -2,6 +2,7 @@
  * type, bounds and place in struct config; anything else is an error. */
 #include "config.h"
 
+#include <ctype.h>
 #include <glob.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -72,6 +73,7 @@ struct parse_state {
   size_t nraw;
   char seen[sizeof(options) / sizeof(options[0])]; /* non-alert keys */
   int servers_line;
+  int dqs_line;
   int use_line, skip_line;
 };
 
@@ -233,15 +235,19 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
     const struct opt *o = &options[i];
     if (strcmp(o->section, e->section) != 0 || strcmp(o->key, e->key) != 0)
       continue;
-    if (!alert && st->seen[i]++)
-      return bw_fail(err, BW_EINVAL, "'%s' is set twice in [%s]", e->key,
-                     e->section);
+    if (alert ? *(char **)(void *)((char *)st->alert + o->offset) != NULL
+              : st->seen[i]++ > 0)
+      return bw_fail(err, BW_EINVAL, "'%s' is set twice in [%s%s%s%s]",
+                     e->key, e->section, alert ? " \"" : "",
+                     alert ? e->subname : "", alert ? "\"" : "");
     if (strcmp(e->key, "use") == 0)
       st->use_line = e->line;
     if (strcmp(e->key, "skip") == 0)
       st->skip_line = e->line;
     if (strcmp(e->key, "servers") == 0)
       st->servers_line = e->line;
+    if (strcmp(e->key, "dqs_key") == 0)
+      st->dqs_line = e->line;
     return set_opt(o, alert ? (void *)st->alert : (void *)st->cfg, e->value,
                    err);
   }
@@ -468,19 +474,35 @@ static void free_raw(struct parse_state *st) {
   free(st->raw);
 }
 
-static enum bw_err check_dqs_key(struct config *cfg, char *err) {
+/* A DQS key becomes one DNS label: letters and digits, 1 to 63 of them. */
+static enum bw_err check_dqs_key(struct config *cfg, struct parse_state *st,
+                                 char *err) {
   const char *env = getenv("BLWATCH_DQS_KEY");
+  const char *where = cfg->path ? cfg->path : "-";
+  char at[16] = "";
+  const char *problem = NULL;
+  size_t len;
 
-  if (env != NULL && *env != '\0' && dup_into(&cfg->dqs_key, env, err))
-    return BW_ENOMEM;
+  if (env != NULL && *env != '\0') {
+    if (dup_into(&cfg->dqs_key, env, err) != BW_OK)
+      return BW_ENOMEM;
+    where = "BLWATCH_DQS_KEY";
+  } else if (st->dqs_line > 0) {
+    snprintf(at, sizeof(at), ":%d", st->dqs_line);
+  }
   if (cfg->dqs_key == NULL)
     return BW_OK;
-  for (const char *p = cfg->dqs_key; *p != '\0'; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-          (*p >= 'A' && *p <= 'Z')))
-      return bw_fail(err, BW_EINVAL,
-                     "%s: dqs_key must be letters and digits only",
-                     cfg->path ? cfg->path : "BLWATCH_DQS_KEY");
+  len = strlen(cfg->dqs_key);
+  if (len == 0)
+    problem = "dqs_key is empty (remove the line to query the public "
+              "mirrors)";
+  else if (len > 63)
+    problem = "dqs_key is longer than 63 characters";
+  for (const char *p = cfg->dqs_key; problem == NULL && *p != '\0'; p++)
+    if (!isalnum((unsigned char)*p))
+      problem = "dqs_key must be letters and digits only";
+  if (problem != NULL)
+    return bw_fail(err, BW_EINVAL, "%s%s: %s", where, at, problem);
   return BW_OK;
 }
 
@@ -513,7 +535,7 @@ enum bw_err cfg_load(struct config *cfg, const char *path, char *err) {
   if (rc == BW_OK)
     rc = resolve_targets(cfg, &st, err);
   if (rc == BW_OK)
-    rc = check_dqs_key(cfg, err);
+    rc = check_dqs_key(cfg, &st, err);
   if (rc == BW_OK)
     rc = check_servers(cfg, &st, err);
   if (rc == BW_OK)
@@ -562,7 +584,8 @@ void cfg_free(struct config *cfg) {
 
 static void print_duration(FILE *out, const char *key, uint64_t ms) {
   if (ms % 1000 != 0)
-    fprintf(out, "%-12s= %llums\n", key, (unsigned long long)ms);
+    fprintf(out, "%-12s= %llu.%03llus\n", key, (unsigned long long)(ms / 1000),
+            (unsigned long long)(ms % 1000));
   else if (ms % 3600000 == 0 && ms > 0)
     fprintf(out, "%-12s= %lluh\n", key, (unsigned long long)(ms / 3600000));
   else if (ms % 60000 == 0 && ms > 0)

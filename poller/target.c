@@ -94,9 +94,14 @@ static enum bw_err parse_name(const char *text, enum target_kind kind,
                               struct target_spec *out, char *err) {
   size_t len = strlen(text);
 
+  struct in_addr a4;
+
   if (!qname_valid(text) || strchr(text, '.') == NULL)
     return bw_fail(err, BW_EINVAL, "'%.60s' is not a valid domain name",
                    text);
+  if (inet_pton(AF_INET, text, &a4) == 1)
+    return bw_fail(err, BW_EINVAL,
+                   "'%.60s' is an address, not a name (use ip =)", text);
   out->kind = kind;
   out->name = strdup(text);
   if (out->name == NULL)
@@ -110,11 +115,15 @@ static enum bw_err parse_name(const char *text, enum target_kind kind,
 
 static bool looks_like_addr(const char *text) {
   /* A name has a letter in its last label; an address never does except
-   * in IPv6, which always has a ':'. */
-  const char *last = strrchr(text, '.');
+   * in IPv6, which always has a ':'.  A trailing dot ends a name. */
+  size_t len = strlen(text);
+  const char *last;
 
   if (strchr(text, ':') != NULL)
     return true;
+  if (len > 0 && text[len - 1] == '.')
+    return false;
+  last = strrchr(text, '.');
   last = last != NULL ? last + 1 : text;
   for (; *last != '\0' && *last != '/'; last++)
     if (isalpha((unsigned char)*last))

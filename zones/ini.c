@@ -28,28 +28,28 @@ static void strip_comment(char *s) {
   }
 }
 
-/* Reads one line into buf.  Returns 1 for a line, 0 at end of file, and
- * a negative bw_err for a line that is too long or holds a NUL byte. */
-static int read_line(FILE *fp, char *buf, size_t size) {
+/* Reads one line into buf (INI_MAX_LINE + 2 bytes: the line, a '\r' and
+ * the NUL).  Returns 1 for a line, 0 at end of file, and a negative
+ * bw_err for a line longer than INI_MAX_LINE or one holding a NUL byte. */
+static int read_line(FILE *fp, char *buf) {
   size_t len = 0;
+  bool too_long = false;
   int c;
 
-  while ((c = getc(fp)) != EOF) {
-    if (c == '\n')
-      break;
+  while ((c = getc(fp)) != EOF && c != '\n') {
     if (c == '\0')
       return -BW_ESYNTAX;
-    if (len + 1 >= size) {
-      while ((c = getc(fp)) != EOF && c != '\n')
-        ;
-      return -BW_ERANGE;
-    }
-    buf[len++] = (char)c;
+    if (len < INI_MAX_LINE + 1)
+      buf[len++] = (char)c;
+    else
+      too_long = true;
   }
   if (c == EOF && len == 0)
     return ferror(fp) ? -BW_EIO : 0;
-  if (len > 0 && buf[len - 1] == '\r')
+  if (len > 0 && buf[len - 1] == '\r' && !too_long)
     len--;
+  if (too_long || len > INI_MAX_LINE)
+    return -BW_ERANGE;
   buf[len] = '\0';
   return 1;
 }
@@ -61,7 +61,7 @@ enum bw_err ini_read_lines_fp(FILE *fp, const char *name, ini_line_fn fn,
   enum bw_err rc;
   int line = 0, r;
 
-  while ((r = read_line(fp, buf, sizeof(buf))) != 0) {
+  while ((r = read_line(fp, buf)) != 0) {
     line++;
     if (r == -BW_ERANGE)
       return bw_fail(err, BW_ESYNTAX, "%s:%d: line longer than %d bytes",
@@ -226,16 +226,22 @@ enum bw_err ini_uint(const char *v, uint64_t max, uint64_t *out, char *err) {
 enum bw_err ini_duration(const char *v, uint64_t *ms, char *err) {
   /* Ten years: longer than any sane interval, small enough not to wrap. */
   const double max_ms = 10.0 * 365 * 86400 * 1000;
-  double n, unit = 1000;
-  char *end;
+  const char *p = v;
+  double n = 0, scale = 1, unit;
 
-  if (!isdigit((unsigned char)*v))
-    return bw_fail(err, BW_EINVAL, "expected a duration like 30s, 5m, 1h, "
-                   "got '%.60s'", v);
-  n = strtod(v, &end);
-  if (end[0] != '\0' && end[1] != '\0')
-    end = "?";
-  switch (*end) {
+  /* Digits, optionally a fraction, then one unit letter: no signs,
+   * exponents or hex that strtod would take. */
+  for (; isdigit((unsigned char)*p); p++)
+    n = n * 10 + (*p - '0');
+  if (p == v)
+    goto bad;
+  if (*p == '.') {
+    if (!isdigit((unsigned char)p[1]))
+      goto bad;
+    for (p++; isdigit((unsigned char)*p); p++)
+      n += (*p - '0') * (scale /= 10);
+  }
+  switch (*p) {
   case '\0':
   case 's':
     unit = 1000;
@@ -250,13 +256,17 @@ enum bw_err ini_duration(const char *v, uint64_t *ms, char *err) {
     unit = 86400e3;
     break;
   default:
-    return bw_fail(err, BW_EINVAL, "expected a duration like 30s, 5m, 1h, "
-                   "got '%.60s'", v);
+    goto bad;
   }
+  if (*p != '\0' && p[1] != '\0')
+    goto bad;
   if (n * unit > max_ms)
     return bw_fail(err, BW_ERANGE, "duration %.60s is too long", v);
-  *ms = (uint64_t)(n * unit);
+  *ms = (uint64_t)(n * unit + 0.5);
   return BW_OK;
+bad:
+  return bw_fail(err, BW_EINVAL,
+                 "expected a duration like 30s, 5m, 1h, got '%.60s'", v);
 }
 
 enum bw_err ini_split(char *v, ini_item_fn fn, void *arg, char *err) {

@@ -25,7 +25,7 @@ bool qname_valid(const char *name) {
     if (++label > 63)
       return false;
   }
-  return name[len - 1] != '-';
+  return label > 0 && name[len - 1] != '-';
 }
 
 int qname_join(char *buf, size_t size, const char *a, const char *b) {
