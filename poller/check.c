@@ -360,17 +360,7 @@ static void count(const struct check *c, struct summary *s) {
 
 /* ---- JSON -------------------------------------------------------------- */
 
-/* What one code of an answer means, by the kind of answer. */
-static const char *code_meaning(const struct zone *z, enum zone_result r,
-                                uint32_t code, char *buf, size_t size) {
-  if (r == ZR_BOGUS)
-    return "not a DNSBL answer (outside 127.0.0.0/8)";
-  if (r == ZR_REFUSED)
-    return zone_refusal_meaning(z, code);
-  return zone_code_meaning(z, code, buf, size);
-}
-
-static void json_codes(FILE *out, const struct zone *z, enum zone_result r,
+static void print_codes(FILE *out, const struct zone *z, enum zone_result r,
                        const struct detail *d) {
   char ip[16], meaning[256];
   size_t n = d ? d->answer.ncodes : 0;
@@ -381,7 +371,7 @@ static void json_codes(FILE *out, const struct zone *z, enum zone_result r,
   fputs("],\"meanings\":[", out);
   for (size_t i = 0; i < n; i++) {
     fputs(i ? "," : "", out);
-    json_str(out, code_meaning(z, r, d->answer.codes[i], meaning,
+    json_str(out, json_code_meaning(z, r, d->answer.codes[i], meaning,
                                sizeof(meaning)));
   }
   fputs("]", out);
@@ -400,7 +390,7 @@ static void json_result(const struct check *c, FILE *out, size_t t,
   json_str(out, z->zone);
   fprintf(out, ",\"result\":\"%s\"", zone_result_name(r));
   /* A listing set aside still shows what the zone answered. */
-  json_codes(out, z, d ? (enum zone_result)d->answer.result : r, d);
+  print_codes(out, z, d ? (enum zone_result)d->answer.result : r, d);
   fputs(",\"reason\":", out);
   json_str(out, d ? d->reason : NULL);
   if (zone_result_unknown(r)) {

@@ -1,5 +1,9 @@
 #include "json.h"
 
+#include <arpa/inet.h>
+#include <string.h>
+#include <time.h>
+
 void json_str(FILE *out, const char *s) {
   static const char hex[] = "0123456789abcdef";
 
@@ -33,4 +37,74 @@ void json_str(FILE *out, const char *s) {
     }
   }
   putc('"', out);
+}
+
+const char *json_code_meaning(const struct zone *z, enum zone_result r,
+                              uint32_t code, char *buf, size_t size) {
+  if (r == ZR_BOGUS)
+    return "not a DNSBL answer (outside 127.0.0.0/8)";
+  if (r == ZR_REFUSED)
+    return zone_refusal_meaning(z, code);
+  return zone_code_meaning(z, code, buf, size);
+}
+
+char *json_codes(const struct zone_answer *a, char *buf, size_t size) {
+  size_t used = 0;
+  char ip[16];
+
+  used += (size_t)snprintf(buf, size, "[");
+  for (size_t i = 0; i < a->ncodes && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s\"%s\"",
+                             i ? "," : "", zone_ip4_str(a->codes[i], ip));
+  if (used < size)
+    snprintf(buf + used, size - used, "]");
+  return buf;
+}
+
+char *json_meanings(const struct zone *z, const struct zone_answer *a) {
+  char *text = NULL, meaning[256];
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+
+  if (out == NULL)
+    return NULL;
+  fputs("[", out);
+  for (size_t i = 0; i < a->ncodes; i++) {
+    fputs(i ? "," : "", out);
+    json_str(out, json_code_meaning(z, a->result, a->codes[i], meaning,
+                                    sizeof(meaning)));
+  }
+  fputs("]", out);
+  fclose(out);
+  return text;
+}
+
+void json_parse_codes(const char *json, struct zone_answer *out) {
+  const char *p = json;
+
+  out->result = ZR_LISTED;
+  out->ncodes = 0;
+  while ((p = strchr(p, '"')) != NULL && out->ncodes < ZONE_MAX_CODES) {
+    const char *end = strchr(p + 1, '"');
+    char ip[16];
+    struct in_addr in;
+    if (end == NULL)
+      break;
+    if ((size_t)(end - p - 1) < sizeof(ip)) {
+      memcpy(ip, p + 1, (size_t)(end - p - 1));
+      ip[end - p - 1] = '\0';
+      if (inet_pton(AF_INET, ip, &in) == 1)
+        out->codes[out->ncodes++] = ntohl(in.s_addr);
+    }
+    p = end + 1;
+  }
+}
+
+char *rfc3339(int64_t t, char *buf) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+
+  gmtime_r(&tt, &tm);
+  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }

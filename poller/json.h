@@ -7,4 +7,28 @@
 /* Writes s as a JSON string (with quotes), or null when s is NULL. */
 void json_str(FILE *out, const char *s);
 
+
+#include <stddef.h>
+
+#include "catalog.h"
+
+/* The answer's codes as a JSON array of strings, e.g. ["127.0.0.2"], in
+ * buf; the same answer always gives the same text.  Returns buf. */
+char *json_codes(const struct zone_answer *a, char *buf, size_t size);
+
+/* A UTC time as RFC 3339 ("2026-11-29T09:00:00Z") in buf (32 bytes). */
+char *rfc3339(int64_t t, char *buf);
+
+/* Reads back what json_codes() wrote: a listing answer with those codes.
+ * Anything that is not an IPv4 address in quotes is skipped. */
+void json_parse_codes(const char *json, struct zone_answer *out);
+
+/* The meanings of the answer's codes as a JSON array; malloc'd, the
+ * caller frees it. */
+char *json_meanings(const struct zone *z, const struct zone_answer *a);
+
+/* What one code of an answer means, by the kind of answer. */
+const char *json_code_meaning(const struct zone *z, enum zone_result r,
+                              uint32_t code, char *buf, size_t size);
+
 #endif

@@ -9,7 +9,9 @@
 #include "check.h"
 #include "cli.h"
 #include "config.h"
+#include "daemon.h"
 #include "ini.h"
+#include "statuscmd.h"
 #include "zonescmd.h"
 
 static const char usage_text[] =
@@ -18,7 +20,11 @@ static const char usage_text[] =
     "Watches IP addresses and domains on DNS blocklists.\n"
     "\n"
     "Commands:\n"
+    "  run [--once]      the poller: check every target each interval\n"
     "  check TARGET...   look targets up now on every enabled zone\n"
+    "  status            current listings and unknown results (--json,\n"
+    "                    --nagios)\n"
+    "  history [TARGET]  events, newest first (--since 7d, --json)\n"
     "  zones             list the zone catalog\n"
     "  config-check      validate the config and print the effective "
     "settings\n"
@@ -148,7 +154,7 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
   struct config cfg;
   int c, rc;
 
-  while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
     case 'j':
       opts.json = true;
@@ -207,7 +213,10 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"run", daemon_run},
     {"check", cmd_check},
+    {"status", statuscmd_status},
+    {"history", statuscmd_history},
     {"zones", zonescmd_run},
     {"config-check", cmd_config_check},
 };
@@ -245,7 +254,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[optind], commands[i].name) == 0) {
       int sub_argc = argc - optind;
       char **sub_argv = argv + optind;
-      optind = 1; /* restart getopt for the command's own options */
+      optind = 0; /* fully restart GNU getopt for the command's options */
       return commands[i].run(&cli, sub_argc, sub_argv);
     }
   }

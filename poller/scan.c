@@ -160,7 +160,7 @@ static void on_done(struct dns_request *d) {
   maybe_finish(s);
 }
 
-static bool applies(const struct zone *z, const struct scan_target *t) {
+bool scan_applies(const struct zone *z, const struct scan_target *t) {
   unsigned need = t->is_domain ? ZONE_DOMAIN : t->is_v6 ? ZONE_IP6 : ZONE_IP4;
 
   return (z->kinds & need) != 0;
@@ -187,7 +187,7 @@ static struct scan_req *next_pair(struct scan *s) {
     uint32_t zi = (uint32_t)s->zone_cursor++;
     const struct zone *z = s->zones[zi];
     struct scan_req *r;
-    if (!applies(z, &s->cur) ||
+    if (!scan_applies(z, &s->cur) ||
         (s->ops->want != NULL && !s->ops->want(s->arg, &s->cur, zi)))
       continue;
     if ((r = req_get(s)) == NULL) {

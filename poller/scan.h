@@ -69,6 +69,9 @@ struct scan_ops {
 
 struct scan;
 
+/* Whether zone z lists targets of t's kind. */
+bool scan_applies(const struct zone *z, const struct scan_target *t);
+
 /* Prepares a scan of zones[0..nzones) on engine e (not owned).  The
  * caller frees it with scan_free() once finished, or after closing e. */
 enum bw_err scan_open(struct dns_engine *e, struct zone *const *zones,

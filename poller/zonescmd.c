@@ -165,7 +165,7 @@ int zonescmd_run(const struct cli *cli, int argc, char **argv) {
   struct config cfg;
   int c, rc;
 
-  while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == 'h') {
       fputs(zones_usage, stdout);
       return 0;

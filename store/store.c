@@ -26,6 +26,8 @@
     "SELECT id, kind, key, label, first_checked FROM targets"                \
     " WHERE retired IS NULL AND id > ?1 ORDER BY id LIMIT ?2")               \
   X(TARGET_COUNT, "SELECT count(*) FROM targets WHERE retired IS NULL")      \
+  X(TARGET_COUNT_KIND,                                                        \
+    "SELECT count(*) FROM targets WHERE retired IS NULL AND kind = ?1")      \
   X(TARGET_CHECKED,                                                           \
     "UPDATE targets SET first_checked = ?2 WHERE id = ?1"                    \
     " AND first_checked IS NULL")                                             \
@@ -395,8 +397,21 @@ static enum bw_err count_query(struct store *st, enum stmt_id id, int64_t *n,
   return rc == SQLITE_ROW ? BW_OK : db_fail(st, err, "cannot count");
 }
 
+
 enum bw_err store_targets_count(struct store *st, int64_t *n, char *err) {
   return count_query(st, S_TARGET_COUNT, n, err);
+}
+
+enum bw_err store_targets_count_kind(struct store *st, const char *kind,
+                                     int64_t *n, char *err) {
+  sqlite3_stmt *s = stmt(st, S_TARGET_COUNT_KIND);
+  int rc;
+
+  bind_text(s, 1, kind);
+  rc = sqlite3_step(s);
+  *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? BW_OK : db_fail(st, err, "cannot count");
 }
 
 enum bw_err store_target_checked(struct store *st, int64_t id, int64_t now,

@@ -77,8 +77,10 @@ enum bw_err store_targets_next(struct store *st, int64_t after,
                                struct store_target *out, size_t max,
                                size_t *n, char *err);
 
-/* Active targets. */
+/* Active targets, all or of one kind. */
 enum bw_err store_targets_count(struct store *st, int64_t *n, char *err);
+enum bw_err store_targets_count_kind(struct store *st, const char *kind,
+                                     int64_t *n, char *err);
 
 /* Records that target id completed a check (first time only). */
 enum bw_err store_target_checked(struct store *st, int64_t id, int64_t now,

@@ -92,6 +92,8 @@ enum zone_result {
 
 /* "clear", "listed", ... as in SPEC.md. */
 const char *zone_result_name(enum zone_result r);
+/* The result named name ("listed", ...); ZR_COUNT when unknown. */
+enum zone_result zone_result_from_name(const char *name);
 /* True for the results that say nothing about the target. */
 bool zone_result_unknown(enum zone_result r);
 

@@ -15,6 +15,13 @@ const char *zone_result_name(enum zone_result r) {
   return (unsigned)r < ZR_COUNT ? result_names[r] : "?";
 }
 
+enum zone_result zone_result_from_name(const char *name) {
+  for (int i = 0; i < ZR_COUNT; i++)
+    if (strcmp(result_names[i], name) == 0)
+      return (enum zone_result)i;
+  return ZR_COUNT;
+}
+
 bool zone_result_unknown(enum zone_result r) {
   return r != ZR_CLEAR && r != ZR_LISTED;
 }

@@ -1,0 +1,52 @@
+/* One poller cycle: every active target in the store against every
+ * enabled zone, compared with the stored state, changes recorded or sent
+ * for confirmation.  Targets stream from SQLite in id order, so memory
+ * holds only the targets whose queries are in flight. */
+#ifndef BW_CYCLE_H
+#define BW_CYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "confirm.h"
+#include "config.h"
+#include "dns.h"
+#include "record.h"
+#include "store.h"
+
+struct cycle_opts {
+  int64_t id;        /* the cycles row */
+  bool paced;        /* spread the targets over cfg->interval_ms */
+  bool only_new;     /* only targets never checked (after a reload) */
+  bool announce;     /* log zones stretched to fit max_daily */
+};
+
+struct cycle;
+
+/* Starts a cycle; done(arg) is called once every pair has a result (it
+ * may free the cycle).  Everything passed in must outlive the cycle. */
+enum bw_err cycle_start(uv_loop_t *loop, struct dns_engine *e,
+                        struct store *st, struct recorder *rec,
+                        struct confirmer *conf, const struct config *cfg,
+                        const struct cycle_opts *opts,
+                        void (*done)(void *arg), void *arg,
+                        struct cycle **out, char *err);
+
+/* Stops pulling targets (shutdown); done still comes once the queries in
+ * flight are answered or cancelled. */
+void cycle_stop(struct cycle *c);
+
+/* Figures for the cycles row and the log. */
+void cycle_figures(const struct cycle *c, struct store_cycle *out);
+
+/* Frees a finished cycle (or one whose engine was closed). */
+void cycle_free(struct cycle *c);
+
+/* How many cycles apart a zone must be queried for each target to stay
+ * under its max_daily limit with ntargets targets of its kind (1: every
+ * cycle).  Shared with config-check's warning. */
+uint64_t cycle_zone_stride(const struct zone *z, uint64_t ntargets,
+                           uint64_t interval_ms);
+
+#endif

@@ -1,0 +1,573 @@
+/* The poller: loads the config, keeps the store's targets in step with it,
+ * runs a cycle every interval, reloads on SIGHUP and stops on SIGTERM. */
+#include "daemon.h"
+
+#include <ares.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cycle.h"
+#include "log.h"
+
+/* How long in-flight queries get after SIGTERM. */
+#define STOP_GRACE_MS 3000
+
+static const char run_usage[] =
+    "usage: blwatch [-c FILE] run [--once]\n"
+    "\n"
+    "Checks every target against every enabled zone each interval, keeps\n"
+    "the state and history in the database and queues notices.  Runs in\n"
+    "the foreground and logs to stderr.  SIGHUP re-reads the config (a\n"
+    "broken one is reported and the running one stays); SIGTERM stops.\n"
+    "\n"
+    "  --once    run one cycle without pacing, wait for confirmations,\n"
+    "            then exit: 0 cycle completed, 78 config error, 1 failure\n";
+
+struct host_lookup {
+  struct dns_request dns;
+  struct daemon *d;
+  const struct target_spec *spec;
+};
+
+struct daemon {
+  uv_loop_t loop;
+  char *config_path;
+  struct config cfg;
+  struct config next_cfg; /* a reload waiting for the cycle to end */
+  bool have_next;
+  struct store *store;
+  struct recorder rec;
+  struct confirmer *conf;
+  struct dns_engine *engine;
+  struct cycle *cycle;
+  int64_t cycle_id;
+  bool once;
+  bool stopping;
+  bool failed;
+  bool announce;    /* the next cycle logs stretched zones */
+  bool new_targets; /* a reload added targets: check them promptly */
+  bool finishing;
+  unsigned hosts_pending;
+  bool hosts_ok;
+  uv_signal_t sig[3];
+  uv_timer_t next_timer;
+  uv_timer_t stop_timer;
+  uint64_t last_start_ms;
+};
+
+static int64_t now_s(void) { return time(NULL); }
+
+static struct dns_options dns_opts(const struct config *cfg) {
+  struct dns_options o = {cfg->servers, (unsigned)cfg->timeout_ms,
+                          (unsigned)cfg->tries, (unsigned)cfg->concurrency,
+                          (unsigned)cfg->rate};
+  return o;
+}
+
+/* ---- keeping the store's targets in step with the config -------------- */
+
+static bool put_target(struct daemon *d, const char *kind, const char *key,
+                       const char *label, const char *source, int64_t gen) {
+  char err[BW_ERRLEN];
+  int64_t id;
+
+  if (store_target_put(d->store, kind, key, label, source, gen, now_s(), &id,
+                       err) != BW_OK) {
+    log_err("%s", err);
+    return false;
+  }
+  return true;
+}
+
+static bool put_spec(struct daemon *d, const struct target_spec *t,
+                     int64_t gen) {
+  char key[64];
+  uint8_t addr[16];
+  bool v6 = t->kind == TARGET_IP6;
+
+  if (t->kind == TARGET_DOMAIN)
+    return put_target(d, "domain", t->name, t->label, "config", gen);
+  for (uint64_t i = 0; i < target_count(t); i++) {
+    target_nth(t, i, addr);
+    if (!put_target(d, v6 ? "ip6" : "ip4", target_addr_str(addr, v6, key),
+                    t->label, "config", gen))
+      return false;
+  }
+  return true;
+}
+
+/* Adds new targets, updates labels, retires what left the config. */
+static bool sync_targets(struct daemon *d, const struct config *cfg) {
+  struct timeval tv;
+  const char **hosts = calloc(cfg->ntargets + 1, sizeof(*hosts));
+  char err[BW_ERRLEN];
+  size_t nhosts = 0;
+  int64_t gen, retired = 0, before = 0, after = 0;
+  bool ok = hosts != NULL && store_begin(d->store, err) == BW_OK;
+
+  gettimeofday(&tv, NULL);
+  gen = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+  ok = ok && store_targets_count(d->store, &before, err) == BW_OK;
+  /* Ranges first, so that the label of an address listed on its own wins
+   * over the label of a range that contains it. */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; ok && i < cfg->ntargets; i++) {
+      const struct target_spec *t = &cfg->targets[i];
+      if (t->kind == TARGET_HOST && pass == 0)
+        hosts[nhosts++] = t->name;
+      else if (t->kind != TARGET_HOST && (target_count(t) > 1) == !pass)
+        ok = put_spec(d, t, gen);
+    }
+  ok = ok &&
+       store_targets_retire(d->store, "config", gen, now_s(), &retired,
+                            err) == BW_OK &&
+       store_hosts_retire_except(d->store, hosts, nhosts, now_s(), err) ==
+           BW_OK &&
+       store_targets_count(d->store, &after, err) == BW_OK &&
+       store_commit(d->store, err) == BW_OK;
+  free(hosts);
+  if (!ok) {
+    log_err("cannot store the targets: %s", err);
+    if (store_in_transaction(d->store))
+      store_rollback(d->store);
+    return false;
+  }
+  if (retired > 0)
+    log_notice("%lld targets retired (their history stays)",
+               (long long)retired);
+  d->new_targets = after > before - retired;
+  return true;
+}
+
+/* ---- cycles ------------------------------------------------------------ */
+
+static void begin_scan(struct daemon *d, bool only_new);
+static void schedule_next(struct daemon *d);
+static void finish(struct daemon *d);
+
+static bool definitive(int status) {
+  return status == ARES_SUCCESS || status == ARES_ENOTFOUND ||
+         status == ARES_ENODATA;
+}
+
+/* Stores the addresses a host name resolved to this cycle. */
+static void on_host(struct dns_request *req) {
+  struct host_lookup *h = (struct host_lookup *)req;
+  struct daemon *d = h->d;
+  const struct target_spec *t = h->spec;
+  const char *label = t->label ? t->label : t->name;
+  char source[QNAME_MAX + 8], key[64];
+  bool v6 = req->type == DNS_AAAA;
+
+  snprintf(source, sizeof(source), "host:%s", t->name);
+  if (req->status == ARES_ECANCELLED) {
+    free(h);
+    return;
+  }
+  if (!definitive(req->status)) {
+    log_warn("host %s: %s lookup failed (%s); its addresses stay as they "
+             "were", t->name, v6 ? "AAAA" : "A", dns_status_name(req->status));
+    d->hosts_ok = false;
+  }
+  for (unsigned i = 0; req->status == ARES_SUCCESS && i < req->naddr; i++) {
+    uint8_t a[16] = {0};
+    if (v6)
+      memcpy(a, req->u.aaaa[i], 16);
+    else
+      for (int b = 0; b < 4; b++)
+        a[b] = (uint8_t)(req->u.a[i] >> (24 - 8 * b));
+    put_target(d, v6 ? "ip6" : "ip4", target_addr_str(a, v6, key), label,
+               source, d->cycle_id);
+  }
+  free(h);
+  if (--d->hosts_pending == 0)
+    begin_scan(d, false);
+}
+
+/* Retires the addresses each host no longer resolves to, when every
+ * lookup gave a real answer: a timeout is never read as a removal. */
+static void retire_host_addresses(struct daemon *d) {
+  char source[QNAME_MAX + 8], err[BW_ERRLEN];
+
+  for (size_t i = 0; d->hosts_ok && i < d->cfg.ntargets; i++) {
+    if (d->cfg.targets[i].kind != TARGET_HOST)
+      continue;
+    snprintf(source, sizeof(source), "host:%s", d->cfg.targets[i].name);
+    if (store_targets_retire(d->store, source, d->cycle_id, now_s(), NULL,
+                             err) != BW_OK)
+      log_err("%s", err);
+  }
+}
+
+static unsigned resolve_hosts(struct daemon *d) {
+  unsigned n = 0;
+
+  d->hosts_ok = true;
+  for (size_t i = 0; i < d->cfg.ntargets; i++) {
+    if (d->cfg.targets[i].kind != TARGET_HOST)
+      continue;
+    for (int v6 = 0; v6 < 2; v6++) {
+      struct host_lookup *h = calloc(1, sizeof(*h));
+      if (h == NULL)
+        continue;
+      h->d = d;
+      h->spec = &d->cfg.targets[i];
+      h->dns.type = v6 ? DNS_AAAA : DNS_A;
+      h->dns.done = on_host;
+      snprintf(h->dns.name, sizeof(h->dns.name), "%s", h->spec->name);
+      dns_submit(d->engine, &h->dns);
+      n++;
+    }
+  }
+  d->hosts_pending = n;
+  if (n > 0)
+    dns_pump(d->engine);
+  return n;
+}
+
+/* A fresh engine per cycle when nothing is in flight: the source port
+ * changes and a reload's resolver settings take effect. */
+static bool renew_engine(struct daemon *d) {
+  struct dns_options o = dns_opts(&d->cfg);
+  char err[BW_ERRLEN];
+
+  if (d->engine != NULL && dns_pending(d->engine) > 0)
+    return true;
+  if (d->engine != NULL)
+    dns_close(d->engine);
+  d->engine = NULL;
+  if (dns_open(&d->loop, &o, &d->engine, err) != BW_OK) {
+    log_err("%s", err);
+    return false;
+  }
+  confirm_use(d->conf, d->engine, &d->cfg);
+  return true;
+}
+
+static void start_cycle(struct daemon *d, bool only_new) {
+  char err[BW_ERRLEN];
+
+  if (!only_new)
+    d->last_start_ms = uv_now(&d->loop);
+  if (!renew_engine(d) || store_begin(d->store, err) != BW_OK ||
+      store_cycle_start(d->store, now_s(), &d->cycle_id, err) != BW_OK ||
+      store_commit(d->store, err) != BW_OK) {
+    log_err("cannot start a cycle%s%s", d->engine ? ": " : "",
+            d->engine ? err : "");
+    if (store_in_transaction(d->store))
+      store_rollback(d->store);
+    d->failed = true;
+    finish(d);
+    return;
+  }
+  if (only_new || resolve_hosts(d) == 0)
+    begin_scan(d, only_new);
+}
+
+static void apply_reload(struct daemon *d);
+
+/* Confirmations of the cycle are settled: reload, exit or wait. */
+static void after_confirmations(void *arg) {
+  struct daemon *d = arg;
+
+  record_commit(&d->rec);
+  if (d->have_next)
+    apply_reload(d);
+  if (d->once || d->stopping) {
+    finish(d);
+    return;
+  }
+  schedule_next(d);
+}
+
+static void on_cycle_done(void *arg) {
+  struct daemon *d = arg;
+  struct store_cycle fig;
+  char err[BW_ERRLEN];
+  bool complete = !d->stopping;
+
+  cycle_figures(d->cycle, &fig);
+  cycle_free(d->cycle);
+  d->cycle = NULL;
+  fig.ended = now_s();
+  if (complete)
+    store_cycle_end(d->store, &fig, err);
+  record_commit(&d->rec);
+  log_info("cycle %lld %s: %lld targets, %lld queries; %lld listed, %lld "
+           "clear, %lld unknown",
+           (long long)fig.id, complete ? "done" : "stopped",
+           (long long)fig.targets, (long long)fig.queries,
+           (long long)fig.counts[ZR_LISTED], (long long)fig.counts[ZR_CLEAR],
+           (long long)(fig.counts[ZR_REFUSED] + fig.counts[ZR_BOGUS] +
+                       fig.counts[ZR_ERROR] + fig.counts[ZR_UNTRUSTED]));
+  if (d->rec.failed)
+    d->failed = true;
+  confirm_on_idle(d->conf, after_confirmations, d);
+}
+
+static void begin_scan(struct daemon *d, bool only_new) {
+  struct cycle_opts o = {d->cycle_id, !d->once && !only_new, only_new,
+                         d->announce};
+  char err[BW_ERRLEN];
+
+  if (d->stopping) {
+    finish(d);
+    return;
+  }
+  retire_host_addresses(d);
+  d->announce = false;
+  if (cycle_start(&d->loop, d->engine, d->store, &d->rec, d->conf, &d->cfg,
+                  &o, on_cycle_done, d, &d->cycle, err) != BW_OK) {
+    log_err("%s", err);
+    d->failed = true;
+    finish(d);
+  }
+}
+
+static void on_next_timer(uv_timer_t *t) {
+  struct daemon *d = t->data;
+  bool only_new = d->new_targets &&
+                  uv_now(&d->loop) < d->last_start_ms + d->cfg.interval_ms;
+
+  d->new_targets = false;
+  start_cycle(d, only_new);
+}
+
+/* The next full cycle starts one interval after the last one started;
+ * targets a reload added are checked at once. */
+static void schedule_next(struct daemon *d) {
+  uint64_t due = d->last_start_ms + d->cfg.interval_ms;
+  uint64_t now = uv_now(&d->loop);
+
+  if (d->stopping || d->cycle != NULL)
+    return;
+  uv_timer_start(&d->next_timer, on_next_timer,
+                 d->new_targets || due <= now ? 0 : due - now, 0);
+}
+
+/* ---- reload and stop --------------------------------------------------- */
+
+static void apply_reload(struct daemon *d) {
+  if (strcmp(d->cfg.database, d->next_cfg.database) != 0)
+    log_warn("database moved to %s in the config: that needs a restart; "
+             "still using %s", d->next_cfg.database, d->cfg.database);
+  if (!sync_targets(d, &d->next_cfg)) {
+    log_err("reload not applied; the running config stays");
+    cfg_free(&d->next_cfg);
+    d->have_next = false;
+    return;
+  }
+  char *db = d->cfg.database;
+  d->cfg.database = NULL;
+  cfg_free(&d->cfg);
+  d->cfg = d->next_cfg;
+  free(d->cfg.database);
+  d->cfg.database = db;
+  d->have_next = false;
+  d->announce = true;
+  if (d->engine != NULL)
+    confirm_use(d->conf, d->engine, &d->cfg);
+  log_notice("config reloaded: %zu targets, %zu zones", d->cfg.ntargets,
+             d->cfg.nenabled);
+}
+
+static void reload(struct daemon *d) {
+  struct config fresh;
+  char err[BW_ERRLEN];
+
+  if (cfg_load(&fresh, d->config_path, err) != BW_OK) {
+    log_err("reload failed, the running config stays: %s", err);
+    return;
+  }
+  if (d->have_next)
+    cfg_free(&d->next_cfg);
+  d->next_cfg = fresh;
+  d->have_next = true;
+  /* A cycle in flight holds pointers into the running config: swap once
+   * it and its confirmations are done. */
+  if (d->cycle == NULL && confirm_pending(d->conf) == 0 &&
+      d->hosts_pending == 0) {
+    apply_reload(d);
+    schedule_next(d);
+  }
+}
+
+static void on_stop_timer(uv_timer_t *t) {
+  struct daemon *d = t->data;
+
+  log_warn("queries still unanswered after %d ms; cancelling them",
+           STOP_GRACE_MS);
+  finish(d);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  struct daemon *d = h->data;
+
+  if (signum == SIGHUP) {
+    log_notice("SIGHUP: reloading %s", d->config_path);
+    reload(d);
+    return;
+  }
+  if (d->stopping) {
+    finish(d); /* a second signal: stop now */
+    return;
+  }
+  log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  d->stopping = true;
+  uv_timer_stop(&d->next_timer);
+  if (d->cycle == NULL && d->hosts_pending == 0) {
+    finish(d);
+    return;
+  }
+  if (d->cycle != NULL)
+    cycle_stop(d->cycle);
+  uv_timer_start(&d->stop_timer, on_stop_timer, STOP_GRACE_MS, 0);
+}
+
+/* Runs from a timer callback, so no engine or scan frame is on the stack:
+ * closing the engine cancels what is in flight while the cycle still
+ * exists to receive the cancellations. */
+static void on_finish(uv_timer_t *t) {
+  struct daemon *d = t->data;
+
+  if (d->engine != NULL)
+    dns_close(d->engine);
+  d->engine = NULL;
+  if (d->cycle != NULL) {
+    cycle_free(d->cycle);
+    d->cycle = NULL;
+  }
+  if (!record_commit(&d->rec))
+    d->failed = true;
+  uv_stop(&d->loop);
+}
+
+static void finish(struct daemon *d) {
+  if (d->finishing)
+    return;
+  d->finishing = true;
+  uv_timer_stop(&d->next_timer);
+  uv_timer_start(&d->stop_timer, on_finish, 0, 0);
+}
+
+/* ---- setup and teardown ------------------------------------------------ */
+
+static void setup_handles(struct daemon *d) {
+  static const int signums[] = {SIGHUP, SIGTERM, SIGINT};
+
+  uv_timer_init(&d->loop, &d->next_timer);
+  uv_timer_init(&d->loop, &d->stop_timer);
+  d->next_timer.data = d;
+  d->stop_timer.data = d;
+  for (int i = 0; i < 3; i++) {
+    uv_signal_init(&d->loop, &d->sig[i]);
+    d->sig[i].data = d;
+    uv_signal_start(&d->sig[i], on_signal, signums[i]);
+    uv_unref((uv_handle_t *)&d->sig[i]);
+  }
+  signal(SIGPIPE, SIG_IGN);
+}
+
+static void close_handles(struct daemon *d) {
+  for (int i = 0; i < 3; i++)
+    uv_close((uv_handle_t *)&d->sig[i], NULL);
+  uv_close((uv_handle_t *)&d->next_timer, NULL);
+  uv_close((uv_handle_t *)&d->stop_timer, NULL);
+  record_close(&d->rec);
+  confirm_free(d->conf);
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&d->loop);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"once", no_argument, NULL, 'o'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  int c;
+
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == 'o') {
+      d->once = true;
+    } else if (c == 'h') {
+      fputs(run_usage, stdout);
+      return -1;
+    } else {
+      fputs(run_usage, stderr);
+      return EX_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fputs(run_usage, stderr);
+    return EX_USAGE;
+  }
+  return 0;
+}
+
+static int open_state(struct daemon *d) {
+  char err[BW_ERRLEN];
+
+  if (store_open(d->cfg.database, 0, &d->store, err) != BW_OK) {
+    log_err("%s", err);
+    return 1;
+  }
+  if (confirm_new(&d->loop, &d->rec, &d->conf, err) != BW_OK) {
+    log_err("%s", err);
+    return 1;
+  }
+  record_init(&d->rec, &d->loop, d->store, &d->cfg);
+  return sync_targets(d, &d->cfg) ? 0 : 1;
+}
+
+int daemon_run(const struct cli *cli, int argc, char **argv) {
+  struct daemon *d = calloc(1, sizeof(*d));
+  int rc;
+
+  if (d == NULL)
+    return 1;
+  log_init();
+  rc = parse_args(d, argc, argv);
+  if (rc == 0)
+    rc = cli_load_config(cli, true, &d->cfg);
+  if (rc != 0) {
+    free(d);
+    return rc < 0 ? 0 : rc;
+  }
+  d->config_path = strdup(d->cfg.path);
+  d->announce = true;
+  uv_loop_init(&d->loop);
+  setup_handles(d);
+  rc = open_state(d);
+  if (rc == 0) {
+    log_notice("started: %zu config targets, %zu of %zu zones, database %s",
+               d->cfg.ntargets, d->cfg.nenabled, d->cfg.cat.n,
+               d->cfg.database);
+    start_cycle(d, false);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    rc = d->failed ? 1 : 0;
+  }
+  if (d->conf != NULL)
+    close_handles(d);
+  else {
+    uv_close((uv_handle_t *)&d->next_timer, NULL);
+    uv_close((uv_handle_t *)&d->stop_timer, NULL);
+    for (int i = 0; i < 3; i++)
+      uv_close((uv_handle_t *)&d->sig[i], NULL);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d->loop);
+  }
+  store_close(d->store);
+  if (d->have_next)
+    cfg_free(&d->next_cfg);
+  cfg_free(&d->cfg);
+  free(d->config_path);
+  free(d);
+  return rc;
+}
