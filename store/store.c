@@ -169,7 +169,7 @@ static enum bw_err migrate(struct store *st, int from, char *err) {
   return rc;
 }
 
-static enum bw_err check_version(struct store *st, char *err) {
+static enum bw_err refuse_newer(struct store *st, char *err) {
   int v = user_version(st);
 
   if (v < 0)
@@ -179,6 +179,12 @@ static enum bw_err check_version(struct store *st, char *err) {
                    "%s: database schema version %d is newer than this "
                    "blwatch understands (%d); use a newer blwatch",
                    st->path, v, schema_latest());
+  return BW_OK;
+}
+
+static enum bw_err check_version(struct store *st, char *err) {
+  int v = user_version(st);
+
   if (v < schema_latest() && st->readonly)
     return bw_fail(err, BW_EINVAL,
                    "%s: database schema version %d is older than %d; "
@@ -245,7 +251,11 @@ enum bw_err store_open(const char *path, unsigned flags, struct store **out,
     store_close(st);
     return rc;
   }
-  rc = set_pragmas(st, err);
+  /* The version is read before anything is written, so that a database
+   * this build must refuse is left exactly as it was. */
+  rc = refuse_newer(st, err);
+  if (rc == BW_OK)
+    rc = set_pragmas(st, err);
   if (rc == BW_OK)
     rc = check_version(st, err);
   if (rc == BW_OK)

@@ -1,0 +1,14 @@
+-- blwatch database schema version 1, frozen as released: the migration
+-- test builds a v1 database from this file and opens it with the current
+-- code.  Never edit it.
+CREATE TABLE targets (  id INTEGER PRIMARY KEY,  kind TEXT NOT NULL,  key TEXT NOT NULL UNIQUE,  label TEXT,  source TEXT NOT NULL,  added INTEGER NOT NULL,  first_checked INTEGER,  retired INTEGER,  seen INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE INDEX targets_active ON targets(retired, id);
+CREATE TABLE state (  target INTEGER NOT NULL REFERENCES targets(id),  list TEXT NOT NULL,  result TEXT NOT NULL,  codes TEXT NOT NULL DEFAULT '[]',  meanings TEXT NOT NULL DEFAULT '[]',  reason TEXT,  detail TEXT,  since INTEGER NOT NULL,  checked INTEGER NOT NULL,  PRIMARY KEY (target, list)) STRICT, WITHOUT ROWID;
+CREATE TABLE events (  id INTEGER PRIMARY KEY,  at INTEGER NOT NULL,  type TEXT NOT NULL,  target INTEGER REFERENCES targets(id),  target_key TEXT,  label TEXT,  list TEXT,  zone TEXT,  result TEXT,  codes TEXT NOT NULL DEFAULT '[]',  meanings TEXT NOT NULL DEFAULT '[]',  reason TEXT,  delist TEXT,  detail TEXT,  cycle INTEGER) STRICT;
+CREATE INDEX events_at ON events(at);
+CREATE INDEX events_target ON events(target_key, at);
+CREATE TABLE outbox (  id INTEGER PRIMARY KEY,  event INTEGER NOT NULL REFERENCES events(id),  channel TEXT NOT NULL,  created INTEGER NOT NULL,  attempts INTEGER NOT NULL DEFAULT 0,  next_attempt INTEGER NOT NULL,  delivered INTEGER,  dead INTEGER NOT NULL DEFAULT 0,  last_error TEXT) STRICT;
+CREATE INDEX outbox_pending ON outbox(channel, next_attempt)  WHERE delivered IS NULL AND dead = 0;
+CREATE TABLE zones (  list TEXT PRIMARY KEY,  zone TEXT NOT NULL,  health TEXT NOT NULL,  checked INTEGER,  since INTEGER) STRICT;
+CREATE TABLE cycles (  id INTEGER PRIMARY KEY,  started INTEGER NOT NULL,  ended INTEGER,  targets INTEGER NOT NULL DEFAULT 0,  queries INTEGER NOT NULL DEFAULT 0,  clear INTEGER NOT NULL DEFAULT 0,  listed INTEGER NOT NULL DEFAULT 0,  refused INTEGER NOT NULL DEFAULT 0,  bogus INTEGER NOT NULL DEFAULT 0,  error INTEGER NOT NULL DEFAULT 0,  untrusted INTEGER NOT NULL DEFAULT 0) STRICT;
+PRAGMA user_version = 1;
