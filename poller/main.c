@@ -9,6 +9,7 @@
 #include "check.h"
 #include "cli.h"
 #include "config.h"
+#include "cycle.h"
 #include "daemon.h"
 #include "ini.h"
 #include "statuscmd.h"
@@ -185,6 +186,49 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
   return rc;
 }
 
+/* Targets of the config that zone z lists (a host counts as one address:
+ * what it resolves to is only known at run time). */
+static uint64_t targets_for(const struct config *cfg, const struct zone *z) {
+  uint64_t n = 0;
+
+  for (size_t i = 0; i < cfg->ntargets; i++) {
+    const struct target_spec *t = &cfg->targets[i];
+    unsigned kind = t->kind == TARGET_IP4    ? ZONE_IP4
+                    : t->kind == TARGET_IP6  ? ZONE_IP6
+                    : t->kind == TARGET_HOST ? ZONE_IP4
+                                             : ZONE_DOMAIN;
+    if (z->kinds & kind)
+      n += target_count(t);
+  }
+  return n;
+}
+
+/* Warns about zones whose free-use limit the targets and interval would
+ * exceed, with the interval that would fit. */
+static void warn_limits(const struct config *cfg) {
+  for (size_t i = 0; i < cfg->cat.n; i++) {
+    const struct zone *z = &cfg->cat.zones[i];
+    uint64_t n = targets_for(cfg, z);
+    uint64_t k = cycle_zone_stride(z, n, cfg->interval_ms);
+    if (!cfg->enabled[i] || k <= 1)
+      continue;
+    fprintf(stderr,
+            "blwatch: warning: zone %s: %llu targets every %llus make "
+            "%llu queries a day, over its free limit of %llu; each target "
+            "will be checked there every %llu cycles. An interval of at "
+            "least %llus fits%s\n",
+            z->id, (unsigned long long)n,
+            (unsigned long long)(cfg->interval_ms / 1000),
+            (unsigned long long)((n + 2) * (86400000 / cfg->interval_ms)),
+            (unsigned long long)z->max_daily, (unsigned long long)k,
+            (unsigned long long)(((n + 2) * 86400 + z->max_daily - 1) /
+                                 z->max_daily),
+            z->dqs != NULL && cfg->dqs_key == NULL
+                ? ", or set [zones] dqs_key to use Spamhaus DQS"
+                : "");
+  }
+}
+
 static int cmd_config_check(const struct cli *cli, int argc, char **argv) {
   struct config cfg;
   int rc;
@@ -201,6 +245,7 @@ static int cmd_config_check(const struct cli *cli, int argc, char **argv) {
   if ((rc = cli_load_config(cli, true, &cfg)) != 0)
     return rc;
   cfg_print(&cfg, stdout);
+  warn_limits(&cfg);
   fprintf(stderr, "blwatch: %s: ok (%zu targets, %zu of %zu zones enabled)\n",
           cfg.path, cfg.ntargets, cfg.nenabled, cfg.cat.n);
   cfg_free(&cfg);
