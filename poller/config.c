@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <glob.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 
 #include "dns.h"
 #include "ini.h"
+#include "log.h"
+#include "transition.h"
 
 enum opt_type { OPT_STR, OPT_UINT, OPT_DURATION, OPT_BOOL, OPT_CHOICE };
 
@@ -55,6 +58,12 @@ static const struct opt options[] = {
     {"alert", "format", OPT_CHOICE, A(format), 0, 0, "json slack"},
     {"alert", "secret_file", OPT_STR, A(secret_file), 0, 0, NULL},
     {"alert", "ca_file", OPT_STR, A(ca_file), 0, 0, NULL},
+    {"alert", "password_env", OPT_STR, A(password_env), 0, 0, NULL},
+    {"alert", "secret_env", OPT_STR, A(secret_env), 0, 0, NULL},
+    {"alert", "events", OPT_STR, A(events), 0, 0, NULL},
+    {"alert", "retry", OPT_DURATION, A(retry_ms), 100, DAY_MS, NULL},
+    {"alert", "give_up", OPT_DURATION, A(give_up_ms), 60000, 30 * DAY_MS,
+     NULL},
 };
 
 /* A [targets] line kept until the whole file is read, because max_range
@@ -204,6 +213,16 @@ static enum bw_err add_extra(struct config *cfg, const char *v, char *err) {
   return dup_into(&grown[cfg->nextra - 1], v, err);
 }
 
+/* Whether an [alert] key already has a value (durations are set only by
+ * the file, so a non-zero one was given before). */
+static bool alert_key_set(const struct alert_cfg *a, const struct opt *o) {
+  const char *field = (const char *)a + o->offset;
+
+  if (o->type == OPT_DURATION)
+    return *(const uint64_t *)(const void *)field != 0;
+  return *(char *const *)(const void *)field != NULL;
+}
+
 /* Repeated list keys (to = a, then to = b) accumulate. */
 static enum bw_err append_list(char **slot, const char *v, char *err) {
   size_t len = strlen(*slot) + 2 + strlen(v) + 1;
@@ -235,8 +254,7 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
     const struct opt *o = &options[i];
     if (strcmp(o->section, e->section) != 0 || strcmp(o->key, e->key) != 0)
       continue;
-    if (alert ? *(char **)(void *)((char *)st->alert + o->offset) != NULL
-              : st->seen[i]++ > 0)
+    if (alert ? alert_key_set(st->alert, o) : st->seen[i]++ > 0)
       return bw_fail(err, BW_EINVAL, "'%s' is set twice in [%s%s%s%s]",
                      e->key, e->section, alert ? " \"" : "",
                      alert ? e->subname : "", alert ? "\"" : "");
@@ -426,8 +444,69 @@ static enum bw_err load_zones(struct config *cfg, struct parse_state *st,
 
 /* ---- alerts ----------------------------------------------------------- */
 
-static enum bw_err check_alert(const struct alert_cfg *a, char *err) {
+/* Reads a secret: from the file (one trailing newline is not part of it)
+ * or the environment variable.  A file other users can read is allowed
+ * with a warning. */
+static enum bw_err load_secret(const struct alert_cfg *a, const char *file,
+                               const char *env, char **out, char *err) {
+  char buf[4096];
+  struct stat sb;
+  size_t len;
+  FILE *fp;
+
+  if (env != NULL) {
+    const char *v = getenv(env);
+    if (v == NULL || *v == '\0')
+      return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"]: environment "
+                     "variable %s is not set", a->file, a->line, a->name, env);
+    return dup_into(out, v, err);
+  }
+  if (file == NULL)
+    return BW_OK;
+  if ((fp = fopen(file, "r")) == NULL)
+    return bw_fail(err, BW_EIO, "%s:%d: [alert \"%s\"]: cannot read %s: %s",
+                   a->file, a->line, a->name, file, strerror(errno));
+  len = fread(buf, 1, sizeof(buf) - 1, fp);
+  if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH))
+    log_warn("%s is readable by other users; chmod o-r it", file);
+  fclose(fp);
+  buf[len] = '\0';
+  if (len > 0 && buf[len - 1] == '\n')
+    buf[--len] = '\0';
+  if (len > 0 && buf[len - 1] == '\r')
+    buf[--len] = '\0';
+  return dup_into(out, buf, err);
+}
+
+struct mask_state {
+  unsigned mask;
+};
+
+static enum bw_err add_event(void *arg, char *item, char *err) {
+  struct mask_state *m = arg;
+
+  if (strcmp(item, "all") == 0) {
+    m->mask = ~0u;
+    return BW_OK;
+  }
+  for (int t = EV_LISTED; t <= EV_ZONE_HEALTHY; t++)
+    if (strcmp(item, event_type_name((enum event_type)t)) == 0) {
+      m->mask |= 1u << t;
+      return BW_OK;
+    }
+  return bw_fail(err, BW_EINVAL, "unknown event type '%.40s' (listed, "
+                 "delisted, changed, zone_unhealthy, zone_healthy, all)",
+                 item);
+}
+
+static bool has_crlf(const char *s) {
+  return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+static enum bw_err check_alert(struct alert_cfg *a, char *err) {
   const char *missing = NULL;
+  struct mask_state m = {0};
+  char msg[BW_ERRLEN];
   bool email;
 
   if (a->type == NULL)
@@ -451,7 +530,25 @@ static enum bw_err check_alert(const struct alert_cfg *a, char *err) {
                    "%s:%d: [alert \"%s\"] url must start with %s", a->file,
                    a->line, a->name,
                    email ? "smtp:// or smtps://" : "http:// or https://");
-  return BW_OK;
+  if (has_crlf(a->from) || has_crlf(a->to))
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"]: bad address",
+                   a->file, a->line, a->name);
+  if (a->events != NULL) {
+    char *copy = strdup(a->events);
+    enum bw_err rc = copy ? ini_split(copy, add_event, &m, msg) : BW_ENOMEM;
+    free(copy);
+    if (rc != BW_OK)
+      return bw_fail(err, rc, "%s:%d: [alert \"%s\"] events: %s", a->file,
+                     a->line, a->name, msg);
+  }
+  a->event_mask = a->events != NULL ? m.mask : ~0u;
+  if (a->retry_ms == 0)
+    a->retry_ms = 30 * 1000;
+  if (a->give_up_ms == 0)
+    a->give_up_ms = DAY_MS;
+  if (load_secret(a, a->password_file, a->password_env, &a->password, err))
+    return BW_EINVAL;
+  return load_secret(a, a->secret_file, a->secret_env, &a->secret, err);
 }
 
 /* ---- load / free / print ---------------------------------------------- */
@@ -551,10 +648,12 @@ enum bw_err cfg_load(struct config *cfg, const char *path, char *err) {
 }
 
 static void alert_free(struct alert_cfg *a) {
-  char **strs[] = {&a->name,   &a->type,        &a->url,
-                   &a->starttls, &a->username,  &a->password_file,
-                   &a->from,   &a->to,          &a->format,
-                   &a->secret_file, &a->ca_file, &a->file};
+  char **strs[] = {&a->name,         &a->type,       &a->url,
+                   &a->starttls,     &a->username,   &a->password_file,
+                   &a->from,         &a->to,         &a->format,
+                   &a->secret_file,  &a->ca_file,    &a->password_env,
+                   &a->secret_env,   &a->events,     &a->password,
+                   &a->secret,       &a->file};
 
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
@@ -620,15 +719,19 @@ static void print_alerts(const struct config *cfg, FILE *out) {
   for (size_t i = 0; i < cfg->nalerts; i++) {
     const struct alert_cfg *a = &cfg->alerts[i];
     const char *keys[] = {"type", "url", "starttls", "username",
-                          "password_file", "from", "to", "format",
-                          "secret_file", "ca_file"};
+                          "password_file", "password_env", "from", "to",
+                          "format", "secret_file", "secret_env", "ca_file",
+                          "events"};
     const char *vals[] = {a->type, a->url, a->starttls, a->username,
-                          a->password_file, a->from, a->to, a->format,
-                          a->secret_file, a->ca_file};
+                          a->password_file, a->password_env, a->from, a->to,
+                          a->format, a->secret_file, a->secret_env,
+                          a->ca_file, a->events};
     fprintf(out, "\n[alert \"%s\"]\n", a->name);
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
       if (vals[k] != NULL)
         fprintf(out, "%-12s= %s\n", keys[k], vals[k]);
+    print_duration(out, "retry", a->retry_ms);
+    print_duration(out, "give_up", a->give_up_ms);
   }
 }
 

@@ -30,6 +30,14 @@ struct alert_cfg {
   char *format; /* json | slack */
   char *secret_file;
   char *ca_file;
+  char *password_env; /* name of an environment variable */
+  char *secret_env;
+  char *events;   /* the event types this channel gets; NULL: all */
+  uint64_t retry_ms;   /* first retry delay; doubles up to an hour */
+  uint64_t give_up_ms; /* a notice older than this is given up */
+  unsigned event_mask; /* bit per enum event_type, from events */
+  char *password; /* loaded secrets: never printed or logged */
+  char *secret;
   char *file;
   int line;
 };

@@ -151,13 +151,14 @@ static void on_pace(uv_timer_t *t) {
   scan_resume(c->scan);
 }
 
-/* With pacing, target i is due at start + i * interval / total. */
+/* With pacing, target i is due at start + i * span / total. */
 static bool wait_for_pace(struct cycle *c) {
-  uint64_t due, now = uv_now(c->loop);
+  uint64_t due, span, now = uv_now(c->loop);
 
-  if (!c->opts.paced || c->total <= 1)
+  if (c->opts.pace_until_ms <= c->started_ms || c->total <= 1)
     return false;
-  due = c->started_ms + c->pulled * c->cfg->interval_ms / (uint64_t)c->total;
+  span = c->opts.pace_until_ms - c->started_ms;
+  due = c->started_ms + c->pulled * span / (uint64_t)c->total;
   if (due <= now)
     return false;
   uv_timer_start(&c->pace, on_pace, due - now, 0);
@@ -442,14 +443,14 @@ enum bw_err cycle_start(uv_loop_t *loop, struct dns_engine *e,
     return bw_fail(err, BW_ENOMEM, "out of memory");
   *c = (struct cycle){.loop = loop, .engine = e, .store = st, .rec = rec,
                       .conf = conf, .cfg = cfg, .opts = *opts, .done = done,
-                      .done_arg = arg};
+                      .done_arg = arg, .last_id = opts->after_id};
   uv_timer_init(loop, &c->pace);
   c->pace.data = c;
   c->pace_open = true;
   c->started_ms = uv_now(loop);
   rc = setup_zones(c, err);
   if (rc == BW_OK)
-    rc = store_targets_count(st, &c->total, err);
+    rc = store_targets_count_after(st, opts->after_id, &c->total, err);
   if (rc == BW_OK)
     rc = scan_open(e, c->zones, c->nzones, &cycle_ops, c, &c->scan, err);
   if (rc != BW_OK) {
@@ -465,6 +466,12 @@ void cycle_stop(struct cycle *c) {
   c->stopping = true;
   uv_timer_stop(&c->pace);
   scan_resume(c->scan); /* a paced scan learns that nothing more comes */
+}
+
+int64_t cycle_last_id(const struct cycle *c) { return c->last_id; }
+
+bool cycle_interrupted(const struct cycle *c) {
+  return c->stopping && !c->no_more;
 }
 
 void cycle_figures(const struct cycle *c, struct store_cycle *out) {

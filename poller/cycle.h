@@ -16,10 +16,12 @@
 #include "store.h"
 
 struct cycle_opts {
-  int64_t id;        /* the cycles row */
-  bool paced;        /* spread the targets over cfg->interval_ms */
-  bool only_new;     /* only targets never checked (after a reload) */
-  bool announce;     /* log zones stretched to fit max_daily */
+  int64_t id;             /* the cycles row */
+  int64_t after_id;       /* start after this target id (resuming) */
+  uint64_t pace_until_ms; /* loop time by which every target should have
+                             been started; 0: no pacing */
+  bool only_new;          /* only targets never checked (after a reload) */
+  bool announce;          /* log zones stretched to fit max_daily */
 };
 
 struct cycle;
@@ -36,6 +38,11 @@ enum bw_err cycle_start(uv_loop_t *loop, struct dns_engine *e,
 /* Stops pulling targets (shutdown); done still comes once the queries in
  * flight are answered or cancelled. */
 void cycle_stop(struct cycle *c);
+
+/* The last target id taken, and whether the cycle was stopped before it
+ * took every target (so a later cycle can resume after that id). */
+int64_t cycle_last_id(const struct cycle *c);
+bool cycle_interrupted(const struct cycle *c);
 
 /* Figures for the cycles row and the log. */
 void cycle_figures(const struct cycle *c, struct store_cycle *out);

@@ -12,12 +12,15 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "alert.h"
 #include "cli.h"
 #include "cycle.h"
 #include "log.h"
 
 /* How long in-flight queries get after SIGTERM. */
 #define STOP_GRACE_MS 3000
+/* How long `run --once` waits for its notices (SPEC). */
+#define ONCE_NOTICE_MS 10000
 
 static const char run_usage[] =
     "usage: blwatch [-c FILE] run [--once]\n"
@@ -45,6 +48,7 @@ struct daemon {
   struct store *store;
   struct recorder rec;
   struct confirmer *conf;
+  struct alert_relay *relay;
   struct dns_engine *engine;
   struct cycle *cycle;
   int64_t cycle_id;
@@ -53,7 +57,10 @@ struct daemon {
   bool failed;
   bool announce;    /* the next cycle logs stretched zones */
   bool new_targets; /* a reload added targets: check them promptly */
+  bool part_only_new;
   bool finishing;
+  int64_t resume_after; /* an interrupted cycle goes on after this id */
+  struct store_cycle acc; /* the figures of the cycle's parts so far */
   unsigned hosts_pending;
   bool hosts_ok;
   uv_signal_t sig[3];
@@ -103,6 +110,11 @@ static bool put_spec(struct daemon *d, const struct target_spec *t,
   return true;
 }
 
+static bool is_range(const struct target_spec *t) {
+  return (t->kind == TARGET_IP4 || t->kind == TARGET_IP6) &&
+         target_count(t) > 1;
+}
+
 /* Adds new targets, updates labels, retires what left the config. */
 static bool sync_targets(struct daemon *d, const struct config *cfg) {
   struct timeval tv;
@@ -122,7 +134,7 @@ static bool sync_targets(struct daemon *d, const struct config *cfg) {
       const struct target_spec *t = &cfg->targets[i];
       if (t->kind == TARGET_HOST && pass == 0)
         hosts[nhosts++] = t->name;
-      else if (t->kind != TARGET_HOST && (target_count(t) > 1) == !pass)
+      else if (t->kind != TARGET_HOST && is_range(t) == !pass)
         ok = put_spec(d, t, gen);
     }
   ok = ok &&
@@ -148,8 +160,9 @@ static bool sync_targets(struct daemon *d, const struct config *cfg) {
 
 /* ---- cycles ------------------------------------------------------------ */
 
-static void begin_scan(struct daemon *d, bool only_new);
+static void begin_scan(struct daemon *d);
 static void schedule_next(struct daemon *d);
+static void on_cycle_done(void *arg);
 static void finish(struct daemon *d);
 
 static bool definitive(int status) {
@@ -188,7 +201,7 @@ static void on_host(struct dns_request *req) {
   }
   free(h);
   if (--d->hosts_pending == 0)
-    begin_scan(d, false);
+    begin_scan(d);
 }
 
 /* Retires the addresses each host no longer resolves to, when every
@@ -251,11 +264,46 @@ static bool renew_engine(struct daemon *d) {
   return true;
 }
 
-static void start_cycle(struct daemon *d, bool only_new) {
+static void apply_reload(struct daemon *d);
+
+/* Starts a pass over the targets with id > after (only_new: only those
+ * never checked, unpaced).  A full cycle's parts are paced to end one
+ * interval after the cycle began. */
+static void begin_part(struct daemon *d, int64_t after, bool only_new) {
+  struct cycle_opts o = {.id = d->cycle_id, .after_id = after,
+                         .only_new = only_new, .announce = d->announce};
   char err[BW_ERRLEN];
 
-  if (!only_new)
-    d->last_start_ms = uv_now(&d->loop);
+  if (d->stopping) {
+    finish(d);
+    return;
+  }
+  if (d->have_next) /* nothing holds the old config now */
+    apply_reload(d);
+  if (!d->once && !only_new)
+    o.pace_until_ms = d->last_start_ms + d->cfg.interval_ms;
+  d->announce = false;
+  d->part_only_new = only_new;
+  if (cycle_start(&d->loop, d->engine, d->store, &d->rec, d->conf, &d->cfg,
+                  &o, on_cycle_done, d, &d->cycle, err) != BW_OK) {
+    log_err("%s", err);
+    d->failed = true;
+    finish(d);
+  }
+}
+
+/* Host names resolved: the cycle's first part begins. */
+static void begin_scan(struct daemon *d) {
+  retire_host_addresses(d);
+  begin_part(d, 0, false);
+}
+
+static void start_cycle(struct daemon *d) {
+  char err[BW_ERRLEN];
+
+  d->last_start_ms = uv_now(&d->loop);
+  memset(&d->acc, 0, sizeof(d->acc));
+  d->resume_after = -1;
   if (!renew_engine(d) || store_begin(d->store, err) != BW_OK ||
       store_cycle_start(d->store, now_s(), &d->cycle_id, err) != BW_OK ||
       store_commit(d->store, err) != BW_OK) {
@@ -267,89 +315,131 @@ static void start_cycle(struct daemon *d, bool only_new) {
     finish(d);
     return;
   }
-  if (only_new || resolve_hosts(d) == 0)
-    begin_scan(d, only_new);
+  if (resolve_hosts(d) == 0)
+    begin_scan(d);
 }
 
-static void apply_reload(struct daemon *d);
+static void notices_done(void *arg) { finish(arg); }
 
-/* Confirmations of the cycle are settled: reload, exit or wait. */
+static void on_notice_wait(uv_timer_t *t) {
+  struct daemon *d = t->data;
+
+  log_warn("notices not all delivered within %d s; they stay queued",
+           ONCE_NOTICE_MS / 1000);
+  finish(d);
+}
+
+/* After a reload or a part: check new targets first, then go on with the
+ * interrupted cycle, else wait for the next one. */
+static void continue_work(struct daemon *d) {
+  int64_t after = d->resume_after;
+
+  if (d->stopping || d->cycle != NULL)
+    return;
+  if (d->have_next)
+    apply_reload(d);
+  if (d->new_targets) {
+    d->new_targets = false;
+    begin_part(d, 0, true);
+  } else if (after >= 0) {
+    d->resume_after = -1;
+    begin_part(d, after, false);
+  } else {
+    schedule_next(d);
+  }
+}
+
+/* The full cycle's confirmations are settled: deliver, then wait. */
 static void after_confirmations(void *arg) {
   struct daemon *d = arg;
 
   record_commit(&d->rec);
-  if (d->have_next)
-    apply_reload(d);
-  if (d->once || d->stopping) {
+  if (d->stopping) {
     finish(d);
     return;
   }
-  schedule_next(d);
+  if (d->once) {
+    /* Deliver what the cycle produced, waiting at most 10 s: what is left
+     * stays in the outbox for the next run. */
+    uv_timer_start(&d->next_timer, on_notice_wait, ONCE_NOTICE_MS, 0);
+    alert_on_idle(d->relay, notices_done, d);
+    return;
+  }
+  alert_kick(d->relay, true); /* a cycle's events go out together */
+  continue_work(d);
+}
+
+static void add_figures(struct store_cycle *acc, const struct store_cycle *f) {
+  acc->targets += f->targets;
+  acc->queries += f->queries;
+  for (int i = 0; i < 6; i++)
+    acc->counts[i] += f->counts[i];
+}
+
+static void log_cycle(const struct store_cycle *f, const char *how) {
+  log_info("cycle %lld %s: %lld targets, %lld queries; %lld listed, %lld "
+           "clear, %lld unknown",
+           (long long)f->id, how, (long long)f->targets,
+           (long long)f->queries, (long long)f->counts[ZR_LISTED],
+           (long long)f->counts[ZR_CLEAR],
+           (long long)(f->counts[ZR_REFUSED] + f->counts[ZR_BOGUS] +
+                       f->counts[ZR_ERROR] + f->counts[ZR_UNTRUSTED]));
 }
 
 static void on_cycle_done(void *arg) {
   struct daemon *d = arg;
   struct store_cycle fig;
+  bool interrupted = cycle_interrupted(d->cycle), only_new = d->part_only_new;
+  int64_t last = cycle_last_id(d->cycle);
   char err[BW_ERRLEN];
-  bool complete = !d->stopping;
 
   cycle_figures(d->cycle, &fig);
   cycle_free(d->cycle);
   d->cycle = NULL;
-  fig.ended = now_s();
-  if (complete)
-    store_cycle_end(d->store, &fig, err);
-  record_commit(&d->rec);
-  log_info("cycle %lld %s: %lld targets, %lld queries; %lld listed, %lld "
-           "clear, %lld unknown",
-           (long long)fig.id, complete ? "done" : "stopped",
-           (long long)fig.targets, (long long)fig.queries,
-           (long long)fig.counts[ZR_LISTED], (long long)fig.counts[ZR_CLEAR],
-           (long long)(fig.counts[ZR_REFUSED] + fig.counts[ZR_BOGUS] +
-                       fig.counts[ZR_ERROR] + fig.counts[ZR_UNTRUSTED]));
+  if (!only_new)
+    add_figures(&d->acc, &fig);
   if (d->rec.failed)
     d->failed = true;
+  if (d->stopping || interrupted) {
+    record_commit(&d->rec);
+    if (d->stopping) {
+      log_cycle(&fig, "stopped");
+      confirm_on_idle(d->conf, after_confirmations, d);
+      return;
+    }
+    /* Stopped for a reload: the rest of the cycle comes after it. */
+    if (!only_new)
+      d->resume_after = last;
+    else
+      d->new_targets = true;
+    continue_work(d);
+    return;
+  }
+  if (only_new) {
+    record_commit(&d->rec);
+    continue_work(d);
+    return;
+  }
+  d->acc.id = d->cycle_id;
+  d->acc.ended = now_s();
+  if (store_cycle_end(d->store, &d->acc, err) != BW_OK)
+    log_err("%s", err);
+  record_commit(&d->rec);
+  log_cycle(&d->acc, "done");
   confirm_on_idle(d->conf, after_confirmations, d);
 }
 
-static void begin_scan(struct daemon *d, bool only_new) {
-  struct cycle_opts o = {d->cycle_id, !d->once && !only_new, only_new,
-                         d->announce};
-  char err[BW_ERRLEN];
+static void on_next_timer(uv_timer_t *t) { start_cycle(t->data); }
 
-  if (d->stopping) {
-    finish(d);
-    return;
-  }
-  retire_host_addresses(d);
-  d->announce = false;
-  if (cycle_start(&d->loop, d->engine, d->store, &d->rec, d->conf, &d->cfg,
-                  &o, on_cycle_done, d, &d->cycle, err) != BW_OK) {
-    log_err("%s", err);
-    d->failed = true;
-    finish(d);
-  }
-}
-
-static void on_next_timer(uv_timer_t *t) {
-  struct daemon *d = t->data;
-  bool only_new = d->new_targets &&
-                  uv_now(&d->loop) < d->last_start_ms + d->cfg.interval_ms;
-
-  d->new_targets = false;
-  start_cycle(d, only_new);
-}
-
-/* The next full cycle starts one interval after the last one started;
- * targets a reload added are checked at once. */
+/* The next cycle starts one interval after the last one started. */
 static void schedule_next(struct daemon *d) {
   uint64_t due = d->last_start_ms + d->cfg.interval_ms;
   uint64_t now = uv_now(&d->loop);
 
-  if (d->stopping || d->cycle != NULL)
+  if (d->stopping || d->cycle != NULL || d->hosts_pending > 0)
     return;
-  uv_timer_start(&d->next_timer, on_next_timer,
-                 d->new_targets || due <= now ? 0 : due - now, 0);
+  uv_timer_start(&d->next_timer, on_next_timer, due <= now ? 0 : due - now,
+                 0);
 }
 
 /* ---- reload and stop --------------------------------------------------- */
@@ -390,13 +480,14 @@ static void reload(struct daemon *d) {
     cfg_free(&d->next_cfg);
   d->next_cfg = fresh;
   d->have_next = true;
-  /* A cycle in flight holds pointers into the running config: swap once
-   * it and its confirmations are done. */
-  if (d->cycle == NULL && confirm_pending(d->conf) == 0 &&
-      d->hosts_pending == 0) {
-    apply_reload(d);
-    schedule_next(d);
-  }
+  /* A running part holds pointers into the running config: it is stopped
+   * and the swap happens when its queries are in (within seconds); the
+   * cycle then goes on where it stopped.  Host lookups in flight are as
+   * short, and the part that follows them applies the reload. */
+  if (d->cycle != NULL)
+    cycle_stop(d->cycle);
+  else if (d->hosts_pending == 0)
+    continue_work(d);
 }
 
 static void on_stop_timer(uv_timer_t *t) {
@@ -446,6 +537,8 @@ static void on_finish(uv_timer_t *t) {
   }
   if (!record_commit(&d->rec))
     d->failed = true;
+  alert_close(d->relay); /* transfers in flight stay in the outbox */
+  d->relay = NULL;
   uv_stop(&d->loop);
 }
 
@@ -482,6 +575,8 @@ static void close_handles(struct daemon *d) {
   uv_close((uv_handle_t *)&d->stop_timer, NULL);
   record_close(&d->rec);
   confirm_free(d->conf);
+  alert_close(d->relay);
+  d->relay = NULL;
   uv_run(&d->loop, UV_RUN_DEFAULT);
   uv_loop_close(&d->loop);
 }
@@ -523,6 +618,11 @@ static int open_state(struct daemon *d) {
     return 1;
   }
   record_init(&d->rec, &d->loop, d->store, &d->cfg);
+  if (alert_open(&d->loop, d->store, &d->rec, &d->cfg, &d->relay, err) !=
+      BW_OK) {
+    log_err("%s", err);
+    return 1;
+  }
   return sync_targets(d, &d->cfg) ? 0 : 1;
 }
 
@@ -549,7 +649,7 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
     log_notice("started: %zu config targets, %zu of %zu zones, database %s",
                d->cfg.ntargets, d->cfg.nenabled, d->cfg.cat.n,
                d->cfg.database);
-    start_cycle(d, false);
+    start_cycle(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     rc = d->failed ? 1 : 0;
   }

@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,4 +108,45 @@ char *rfc3339(int64_t t, char *buf) {
   gmtime_r(&tt, &tm);
   strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+static char unescape(const char **p) {
+  char c = *(*p)++;
+  unsigned v = 0;
+
+  switch (c) {
+  case 'n':
+    return '\n';
+  case 't':
+    return '\t';
+  case 'r':
+    return '\r';
+  case 'b':
+  case 'f':
+    return ' ';
+  case 'u':
+    for (int i = 0; i < 4 && **p != '\0'; i++, (*p)++)
+      v = v * 16 + (unsigned)(isdigit((unsigned char)**p)
+                                  ? **p - '0'
+                                  : (tolower((unsigned char)**p) - 'a' + 10));
+    return v < 0x80 ? (char)v : '?';
+  default:
+    return c; /* \" \\ \/ */
+  }
+}
+
+bool json_next_string(const char **p, char *out, size_t size) {
+  const char *s = strchr(*p, '"');
+  size_t used = 0;
+
+  if (s == NULL)
+    return false;
+  for (s++; *s != '\0' && *s != '"';) {
+    char c = *s == '\\' && s[1] != '\0' ? (s++, unescape(&s)) : *s++;
+    if (used + 1 < size)
+      out[used++] = c;
+  }
+  out[used] = '\0';
+  *p = *s == '"' ? s + 1 : s;
+  return true;
 }

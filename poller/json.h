@@ -8,6 +8,7 @@
 void json_str(FILE *out, const char *s);
 
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "catalog.h"
@@ -22,6 +23,11 @@ char *rfc3339(int64_t t, char *buf);
 /* Reads back what json_codes() wrote: a listing answer with those codes.
  * Anything that is not an IPv4 address in quotes is skipped. */
 void json_parse_codes(const char *json, struct zone_answer *out);
+
+/* Reads the next string of a JSON array of strings (what json_meanings()
+ * or json_codes() wrote) into out, advancing *p; false when none is
+ * left.  \\uXXXX escapes above ASCII become '?'. */
+bool json_next_string(const char **p, char *out, size_t size);
 
 /* The meanings of the answer's codes as a JSON array; malloc'd, the
  * caller frees it. */

@@ -6,6 +6,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "check.h"
 #include "cli.h"
 #include "config.h"
@@ -26,6 +27,7 @@ static const char usage_text[] =
     "  status            current listings and unknown results (--json,\n"
     "                    --nagios)\n"
     "  history [TARGET]  events, newest first (--since 7d, --json)\n"
+    "  test-alert [NAME] send a test notice through each alert channel\n"
     "  zones             list the zone catalog\n"
     "  config-check      validate the config and print the effective "
     "settings\n"
@@ -262,6 +264,7 @@ static const struct command commands[] = {
     {"check", cmd_check},
     {"status", statuscmd_status},
     {"history", statuscmd_history},
+    {"test-alert", alert_test_command},
     {"zones", zonescmd_run},
     {"config-check", cmd_config_check},
 };

@@ -74,12 +74,14 @@ static bool done(struct recorder *r, enum bw_err rc, const char *err) {
   return true;
 }
 
-static size_t channels(const struct config *cfg, const char **out,
-                       size_t max) {
+/* The alert channels that take events of this type. */
+static size_t channels(const struct config *cfg, enum event_type ev,
+                       const char **out, size_t max) {
   size_t n = 0;
 
   for (size_t i = 0; i < cfg->nalerts && n < max; i++)
-    out[n++] = cfg->alerts[i].name;
+    if (cfg->alerts[i].event_mask & (1u << ev))
+      out[n++] = cfg->alerts[i].name;
   return n;
 }
 
@@ -113,7 +115,7 @@ bool record_pair_event(struct recorder *r, const struct record_pair *p,
                          : store_state_put(r->store, &row, err);
   if (rc == BW_OK)
     rc = store_event_add(r->store, &e, chan,
-                         channels(r->cfg, chan, 64), err);
+                         channels(r->cfg, ev, chan, 64), err);
   free(meanings);
   if (rc == BW_OK)
     log_notice("%s%s%s%s %s %s %s (%s) %s", p->key, p->label ? " (" : "",
@@ -169,7 +171,7 @@ bool record_zone(struct recorder *r, const struct zone *z,
     return false;
   rc = store_zone_put(r->store, z->id, z->zone, health, now, since, err);
   if (rc == BW_OK && ev != EV_NONE) {
-    rc = store_event_add(r->store, &e, chan, channels(r->cfg, chan, 64),
+    rc = store_event_add(r->store, &e, chan, channels(r->cfg, ev, chan, 64),
                          err);
     if (rc == BW_OK)
       log_warn("zone %s (%s): %s: %s", z->id, z->zone, health, detail);

@@ -84,6 +84,11 @@ static const char *const migrations[] = {
     "  error INTEGER NOT NULL DEFAULT 0,"
     "  untrusted INTEGER NOT NULL DEFAULT 0"
     ") STRICT;",
+    /* 1 -> 2: outbox rows sent together share a notice id, so a retried
+     * notice carries the same events and the same id (receivers can drop
+     * duplicates). */
+    "ALTER TABLE outbox ADD COLUMN notice INTEGER;"
+    "CREATE INDEX outbox_notice ON outbox(notice);",
 };
 
 int schema_latest(void) {

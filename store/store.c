@@ -25,7 +25,8 @@
   X(TARGET_NEXT,                                                              \
     "SELECT id, kind, key, label, first_checked FROM targets"                \
     " WHERE retired IS NULL AND id > ?1 ORDER BY id LIMIT ?2")               \
-  X(TARGET_COUNT, "SELECT count(*) FROM targets WHERE retired IS NULL")      \
+  X(TARGET_COUNT,                                                             \
+    "SELECT count(*) FROM targets WHERE retired IS NULL AND id > ?1")        \
   X(TARGET_COUNT_KIND,                                                        \
     "SELECT count(*) FROM targets WHERE retired IS NULL AND kind = ?1")      \
   X(TARGET_CHECKED,                                                           \
@@ -46,6 +47,24 @@
     " VALUES(?1, ?2, ?3, ?3)")                                                \
   X(OUTBOX_PENDING,                                                           \
     "SELECT count(*) FROM outbox WHERE delivered IS NULL AND dead = 0")      \
+  X(OUTBOX_RETRY,                                                             \
+    "SELECT notice FROM outbox WHERE channel = ?1 AND delivered IS NULL"     \
+    " AND dead = 0 AND notice IS NOT NULL AND next_attempt <= ?2"            \
+    " ORDER BY notice LIMIT 1")                                               \
+  X(OUTBOX_ROWS,                                                              \
+    "SELECT o.id, o.notice, o.attempts, o.created, o.next_attempt, e.id,"    \
+    " e.at, e.type, e.target, e.target_key, e.label, e.list, e.zone,"        \
+    " e.result, e.codes, e.meanings, e.reason, e.delist, e.detail, e.cycle"  \
+    " FROM outbox o JOIN events e ON e.id = o.event WHERE o.channel = ?1"    \
+    " AND o.delivered IS NULL AND o.dead = 0 AND (CASE WHEN ?2 = 0 THEN"     \
+    " o.notice IS NULL AND o.next_attempt <= ?3 ELSE o.notice = ?2 END)"     \
+    " ORDER BY o.id LIMIT ?4")                                                \
+  X(OUTBOX_GROUP, "UPDATE outbox SET notice = ?2 WHERE id = ?1")             \
+  X(OUTBOX_DELIVERED,                                                         \
+    "UPDATE outbox SET delivered = ?2, last_error = NULL WHERE notice = ?1") \
+  X(OUTBOX_FAILED,                                                            \
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2,"          \
+    " dead = ?3, last_error = ?4 WHERE notice = ?1")                          \
   X(ZONE_GET, "SELECT health, checked, since FROM zones WHERE list = ?1")    \
   X(ZONE_PUT,                                                                 \
     "INSERT INTO zones(list, zone, health, checked, since)"                  \
@@ -409,7 +428,19 @@ static enum bw_err count_query(struct store *st, enum stmt_id id, int64_t *n,
 
 
 enum bw_err store_targets_count(struct store *st, int64_t *n, char *err) {
-  return count_query(st, S_TARGET_COUNT, n, err);
+  return store_targets_count_after(st, 0, n, err);
+}
+
+enum bw_err store_targets_count_after(struct store *st, int64_t after,
+                                      int64_t *n, char *err) {
+  sqlite3_stmt *s = stmt(st, S_TARGET_COUNT);
+  int rc;
+
+  sqlite3_bind_int64(s, 1, after);
+  rc = sqlite3_step(s);
+  *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? BW_OK : db_fail(st, err, "cannot count");
 }
 
 enum bw_err store_targets_count_kind(struct store *st, const char *kind,
@@ -697,5 +728,144 @@ enum bw_err store_status_each(struct store *st,
   sqlite3_finalize(s);
   if (rc != SQLITE_DONE)
     return db_fail(st, err, "cannot read state");
+  return BW_OK;
+}
+
+/* ---- outbox relay ------------------------------------------------------ */
+
+static int64_t retry_notice(struct store *st, const char *channel,
+                            int64_t now, int *rc) {
+  sqlite3_stmt *s = stmt(st, S_OUTBOX_RETRY);
+  int64_t notice = 0;
+
+  bind_text(s, 1, channel);
+  sqlite3_bind_int64(s, 2, now);
+  *rc = sqlite3_step(s);
+  if (*rc == SQLITE_ROW)
+    notice = sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  return notice;
+}
+
+enum bw_err store_outbox_next(struct store *st, const char *channel,
+                              int64_t now, size_t max,
+                              void (*fn)(void *arg,
+                                         const struct store_outbox_row *r),
+                              void *arg, size_t *n, char *err) {
+  sqlite3_stmt *s;
+  int64_t notice;
+  int rc;
+
+  *n = 0;
+  notice = retry_notice(st, channel, now, &rc);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_fail(st, err, "cannot read the outbox");
+  s = stmt(st, S_OUTBOX_ROWS);
+  bind_text(s, 1, channel);
+  sqlite3_bind_int64(s, 2, notice);
+  sqlite3_bind_int64(s, 3, now);
+  sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_outbox_row r = {
+        .id = sqlite3_column_int64(s, 0),
+        .notice = sqlite3_column_int64(s, 1),
+        .attempts = sqlite3_column_int64(s, 2),
+        .created = sqlite3_column_int64(s, 3),
+        .next_attempt = sqlite3_column_int64(s, 4),
+        .ev = {.id = sqlite3_column_int64(s, 5),
+               .at = sqlite3_column_int64(s, 6),
+               .type = col_text(s, 7),
+               .target = sqlite3_column_int64(s, 8),
+               .target_key = col_text(s, 9),
+               .label = col_text(s, 10),
+               .list = col_text(s, 11),
+               .zone = col_text(s, 12),
+               .result = col_text(s, 13),
+               .codes = col_text(s, 14),
+               .meanings = col_text(s, 15),
+               .reason = col_text(s, 16),
+               .delist = col_text(s, 17),
+               .detail = col_text(s, 18),
+               .cycle = sqlite3_column_int64(s, 19)},
+    };
+    fn(arg, &r);
+    (*n)++;
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE)
+    return db_fail(st, err, "cannot read the outbox");
+  return BW_OK;
+}
+
+enum bw_err store_outbox_group(struct store *st, const int64_t *ids,
+                               size_t n, char *err) {
+  enum bw_err rc = BW_OK;
+  bool own = !st->in_txn;
+
+  if (own && (rc = store_begin(st, err)) != BW_OK)
+    return rc;
+  for (size_t i = 0; rc == BW_OK && i < n; i++) {
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_GROUP);
+    sqlite3_bind_int64(s, 1, ids[i]);
+    sqlite3_bind_int64(s, 2, ids[0]);
+    rc = run(st, s, "cannot group notices", err);
+  }
+  if (own && rc == BW_OK)
+    return store_commit(st, err);
+  if (own)
+    store_rollback(st);
+  return rc;
+}
+
+enum bw_err store_outbox_delivered(struct store *st, int64_t notice,
+                                   int64_t now, char *err) {
+  sqlite3_stmt *s = stmt(st, S_OUTBOX_DELIVERED);
+
+  sqlite3_bind_int64(s, 1, notice);
+  sqlite3_bind_int64(s, 2, now);
+  return run(st, s, "cannot mark a notice delivered", err);
+}
+
+enum bw_err store_outbox_failed(struct store *st, int64_t notice,
+                                int64_t next_attempt, bool dead,
+                                const char *error, char *err) {
+  sqlite3_stmt *s = stmt(st, S_OUTBOX_FAILED);
+
+  sqlite3_bind_int64(s, 1, notice);
+  sqlite3_bind_int64(s, 2, next_attempt);
+  sqlite3_bind_int(s, 3, dead);
+  bind_text(s, 4, error);
+  return run(st, s, "cannot record a failed notice", err);
+}
+
+enum bw_err store_outbox_channels(struct store *st,
+                                  void (*fn)(void *arg,
+                                             const struct store_channel_state
+                                                 *c),
+                                  void *arg, char *err) {
+  static const char sql[] =
+      "SELECT channel,"
+      " sum(delivered IS NULL AND dead = 0), sum(dead),"
+      " (SELECT last_error FROM outbox i WHERE i.channel = o.channel AND"
+      "  last_error IS NOT NULL ORDER BY id DESC LIMIT 1),"
+      " max(delivered) FROM outbox o GROUP BY channel ORDER BY channel";
+  sqlite3_stmt *s;
+  int rc;
+
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, err, "cannot read the outbox");
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_channel_state c = {
+        .channel = col_text(s, 0),
+        .pending = sqlite3_column_int64(s, 1),
+        .dead = sqlite3_column_int64(s, 2),
+        .last_error = col_text(s, 3),
+        .last_delivered = sqlite3_column_int64(s, 4),
+    };
+    fn(arg, &c);
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE)
+    return db_fail(st, err, "cannot read the outbox");
   return BW_OK;
 }

@@ -79,6 +79,9 @@ enum bw_err store_targets_next(struct store *st, int64_t after,
 
 /* Active targets, all or of one kind. */
 enum bw_err store_targets_count(struct store *st, int64_t *n, char *err);
+/* Active targets with an id above after. */
+enum bw_err store_targets_count_after(struct store *st, int64_t after,
+                                      int64_t *n, char *err);
 enum bw_err store_targets_count_kind(struct store *st, const char *kind,
                                      int64_t *n, char *err);
 
@@ -154,6 +157,50 @@ enum bw_err store_events_each(struct store *st, const char *target_key,
 
 /* Outbox rows not yet delivered nor given up. */
 enum bw_err store_outbox_pending(struct store *st, int64_t *n, char *err);
+
+/* One undelivered outbox row with its event. */
+struct store_outbox_row {
+  int64_t id;
+  int64_t notice; /* 0: not yet part of a notice */
+  int64_t attempts;
+  int64_t created;
+  int64_t next_attempt;
+  struct store_event ev;
+};
+
+/* The next notice due on channel: the rows of a notice already tried
+ * (retries keep their events), or else up to max rows not yet in a
+ * notice.  Rows due after now are left.  fn is called for each row of
+ * the group, in id order; *n is how many. */
+enum bw_err store_outbox_next(struct store *st, const char *channel,
+                              int64_t now, size_t max,
+                              void (*fn)(void *arg,
+                                         const struct store_outbox_row *r),
+                              void *arg, size_t *n, char *err);
+
+/* Makes rows ids[0..n) one notice whose id is ids[0]. */
+enum bw_err store_outbox_group(struct store *st, const int64_t *ids,
+                               size_t n, char *err);
+enum bw_err store_outbox_delivered(struct store *st, int64_t notice,
+                                   int64_t now, char *err);
+/* A failed attempt: retried at next_attempt, or given up when dead. */
+enum bw_err store_outbox_failed(struct store *st, int64_t notice,
+                                int64_t next_attempt, bool dead,
+                                const char *error, char *err);
+
+/* Per channel: rows waiting, rows given up, and the last error. */
+struct store_channel_state {
+  const char *channel;
+  int64_t pending;
+  int64_t dead;
+  const char *last_error;
+  int64_t last_delivered;
+};
+enum bw_err store_outbox_channels(struct store *st,
+                                  void (*fn)(void *arg,
+                                             const struct store_channel_state
+                                                 *c),
+                                  void *arg, char *err);
 
 /* ---- zones ------------------------------------------------------------- */
 

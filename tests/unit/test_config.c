@@ -187,7 +187,7 @@ static const char full_config[] =
     "url      = smtp://mail.example.com:587\n"
     "starttls = required\n"
     "username = blwatch\n"
-    "password_file = /etc/blwatch/smtp.secret\n"
+    "password_file = " UNIT_DATA_DIR "/smtp.secret\n"
     "from     = blwatch@example.com\n"
     "to       = postmaster@example.com, ops@example.com\n"
     "ca_file  = /etc/ssl/certs/ca.pem\n"
@@ -196,7 +196,7 @@ static const char full_config[] =
     "type     = webhook\n"
     "url      = https://hooks.example.com/T000/B000#x\n"
     "format   = slack\n"
-    "secret_file = /etc/blwatch/webhook.secret\n";
+    "secret_file = " UNIT_DATA_DIR "/webhook.secret\n";
 
 static void check_full(const struct config *cfg) {
   char buf[64];
@@ -260,7 +260,9 @@ static void check_full(const struct config *cfg) {
   assert_string_equal(a->url, "smtp://mail.example.com:587");
   assert_string_equal(a->starttls, "required");
   assert_string_equal(a->username, "blwatch");
-  assert_string_equal(a->password_file, "/etc/blwatch/smtp.secret");
+  assert_string_equal(a->password_file, UNIT_DATA_DIR "/smtp.secret");
+  /* Loaded, with the file's one trailing newline dropped. */
+  assert_string_equal(a->password, "pa55-word");
   assert_string_equal(a->from, "blwatch@example.com");
   assert_string_equal(a->to, "postmaster@example.com, ops@example.com");
   assert_string_equal(a->ca_file, "/etc/ssl/certs/ca.pem");
@@ -270,7 +272,8 @@ static void check_full(const struct config *cfg) {
   assert_string_equal(a->type, "webhook");
   assert_string_equal(a->url, "https://hooks.example.com/T000/B000#x");
   assert_string_equal(a->format, "slack");
-  assert_string_equal(a->secret_file, "/etc/blwatch/webhook.secret");
+  assert_string_equal(a->secret_file, UNIT_DATA_DIR "/webhook.secret");
+  assert_string_equal(a->secret, "hook-secret");
   assert_null(a->to);
 }
 
@@ -295,6 +298,9 @@ static void print_round_trips(void **state) {
   load_ok(&cfg, full_config);
   text = print_to_string(&cfg);
   tu_assert_contains(text, "[poller]\n");
+  /* Secrets never appear in config-check output. */
+  tu_assert_not_contains(text, "pa55-word");
+  tu_assert_not_contains(text, "hook-secret");
   tu_assert_contains(text, "interval    = 90m\n");
   tu_assert_contains(text, "servers     = 127.0.0.1:5353,[::1]:53\n");
   tu_assert_contains(text, "timeout     = 3s\n");

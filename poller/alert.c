@@ -1,0 +1,556 @@
+#include "alert.h"
+
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "cli.h"
+#include "curlio.h"
+#include "ini.h"
+#include "log.h"
+#include "notice.h"
+
+/* Pending rows wait this long for more to join them, at most MAX_WAIT. */
+#define QUIET_S 5
+#define MAX_WAIT_S 60
+#define NOTICE_MAX_EVENTS 500
+#define TICK_MS 2000
+
+/* One transfer: a notice on its way to one channel. */
+struct xfer {
+  struct alert_relay *relay; /* NULL for test-alert */
+  char channel[64];
+  int64_t notice;
+  int64_t oldest; /* created time of its oldest row */
+  int64_t attempts;
+  char *body;
+  size_t len, sent;
+  struct curl_slist *headers;
+  struct curl_slist *rcpts;
+  char errbuf[CURL_ERROR_SIZE];
+  char result[256]; /* "ok" or why it failed (test-alert) */
+  bool ok;
+};
+
+static void xfer_free(struct xfer *x) {
+  free(x->body);
+  curl_slist_free_all(x->headers);
+  curl_slist_free_all(x->rcpts);
+  free(x);
+}
+
+/* ---- building requests ------------------------------------------------- */
+
+static size_t read_body(char *buf, size_t size, size_t nmemb, void *arg) {
+  struct xfer *x = arg;
+  size_t n = size * nmemb;
+
+  if (n > x->len - x->sent)
+    n = x->len - x->sent;
+  memcpy(buf, x->body + x->sent, n);
+  x->sent += n;
+  return n;
+}
+
+static size_t discard(char *buf, size_t size, size_t nmemb, void *arg) {
+  (void)buf;
+  (void)arg;
+  return size * nmemb;
+}
+
+/* "X-Blwatch-Signature: sha256=<hex HMAC-SHA256 of the body>". */
+static bool sign(struct xfer *x, const char *secret) {
+  unsigned char mac[32];
+  size_t maclen = 0;
+  char line[128] = "X-Blwatch-Signature: sha256=";
+  size_t used = strlen(line);
+
+  if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, strlen(secret),
+                (const unsigned char *)x->body, x->len, mac, sizeof(mac),
+                &maclen) == NULL)
+    return false;
+  for (size_t i = 0; i < maclen; i++)
+    used += (size_t)snprintf(line + used, sizeof(line) - used, "%02x", mac[i]);
+  x->headers = curl_slist_append(x->headers, line);
+  return x->headers != NULL;
+}
+
+static bool add_header(struct xfer *x, const char *line) {
+  struct curl_slist *l = curl_slist_append(x->headers, line);
+
+  if (l != NULL)
+    x->headers = l;
+  return l != NULL;
+}
+
+static CURL *webhook(const struct alert_cfg *a, const struct notice *n,
+                     struct xfer *x) {
+  bool slack = a->format != NULL && strcmp(a->format, "slack") == 0;
+  CURL *easy;
+
+  x->body = slack ? notice_slack(n) : notice_json(n);
+  if (x->body == NULL || (easy = curl_easy_init()) == NULL)
+    return NULL;
+  x->len = strlen(x->body);
+  char id[64], key[80];
+
+  snprintf(id, sizeof(id), "X-Blwatch-Notice: %lld", (long long)n->id);
+  snprintf(key, sizeof(key), "Idempotency-Key: blwatch-%lld",
+           (long long)n->id);
+  if (!add_header(x, "Content-Type: application/json") ||
+      !add_header(x, id) || !add_header(x, key) ||
+      (a->secret != NULL && !sign(x, a->secret))) {
+    curl_easy_cleanup(easy);
+    return NULL;
+  }
+  curl_easy_setopt(easy, CURLOPT_URL, a->url);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)x->len);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, x->body);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, x->headers);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "blwatch/" BLWATCH_VERSION);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+  return easy;
+}
+
+static enum bw_err add_rcpt(void *arg, char *item, char *err) {
+  struct xfer *x = arg;
+  char addr[320];
+  struct curl_slist *l;
+
+  snprintf(addr, sizeof(addr), item[0] == '<' ? "%s" : "<%s>", item);
+  l = curl_slist_append(x->rcpts, addr);
+  if (l == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  x->rcpts = l;
+  return BW_OK;
+}
+
+static CURL *email(const struct alert_cfg *a, const struct notice *n,
+                   struct xfer *x) {
+  char from[320], err[BW_ERRLEN], *to = strdup(a->to);
+  long ssl = CURLUSESSL_ALL; /* STARTTLS required unless told otherwise */
+  CURL *easy = NULL;
+
+  x->body = notice_email(n, a);
+  if (to == NULL || x->body == NULL ||
+      ini_split(to, add_rcpt, x, err) != BW_OK ||
+      (easy = curl_easy_init()) == NULL) {
+    free(to);
+    return NULL;
+  }
+  free(to);
+  x->len = strlen(x->body);
+  if (a->starttls != NULL && strcmp(a->starttls, "try") == 0)
+    ssl = CURLUSESSL_TRY;
+  else if (a->starttls != NULL && strcmp(a->starttls, "no") == 0)
+    ssl = CURLUSESSL_NONE;
+  snprintf(from, sizeof(from), a->from[0] == '<' ? "%s" : "<%s>", a->from);
+  curl_easy_setopt(easy, CURLOPT_URL, a->url);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  if (strncmp(a->url, "smtp://", 7) == 0)
+    curl_easy_setopt(easy, CURLOPT_USE_SSL, ssl);
+  if (a->username != NULL) {
+    curl_easy_setopt(easy, CURLOPT_USERNAME, a->username);
+    curl_easy_setopt(easy, CURLOPT_PASSWORD, a->password ? a->password : "");
+  }
+  curl_easy_setopt(easy, CURLOPT_MAIL_FROM, from);
+  curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, x->rcpts);
+  curl_easy_setopt(easy, CURLOPT_READFUNCTION, read_body);
+  curl_easy_setopt(easy, CURLOPT_READDATA, x);
+  curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(easy, CURLOPT_INFILESIZE, (long)x->len);
+  return easy;
+}
+
+/* The transfer for notice n on channel a; NULL when out of memory. */
+static CURL *build(const struct alert_cfg *a, const struct notice *n,
+                   struct xfer *x) {
+  CURL *easy = strcmp(a->type, "email") == 0 ? email(a, n, x)
+                                               : webhook(a, n, x);
+
+  if (easy == NULL)
+    return NULL;
+  /* TLS is always verified; ca_file adds a private CA. */
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (a->ca_file != NULL)
+    curl_easy_setopt(easy, CURLOPT_CAINFO, a->ca_file);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 60000L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->errbuf);
+  return easy;
+}
+
+/* Whether the transfer delivered; otherwise why not, in x->result. */
+static bool judge(struct xfer *x, CURL *easy, CURLcode rc) {
+  long code = 0;
+  char *url = NULL;
+
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+  if (rc != CURLE_OK) {
+    snprintf(x->result, sizeof(x->result), "%s",
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    return false;
+  }
+  if (url != NULL && strncmp(url, "http", 4) == 0 &&
+      (code < 200 || code > 299)) {
+    snprintf(x->result, sizeof(x->result), "HTTP status %ld", code);
+    return false;
+  }
+  snprintf(x->result, sizeof(x->result), "ok");
+  return true;
+}
+
+/* ---- the relay --------------------------------------------------------- */
+
+struct chan {
+  char name[64];
+  bool busy;
+};
+
+struct alert_relay {
+  uv_loop_t *loop;
+  struct store *store;
+  struct recorder *rec;
+  const struct config *cfg;
+  struct curlio *io;
+  uv_timer_t tick;
+  struct chan *chans;
+  size_t nchans;
+  unsigned busy;
+  bool kicking;
+  void (*idle_fn)(void *);
+  void *idle_arg;
+};
+
+/* Rows of the next notice of one channel, as store_outbox_next finds them. */
+struct pick {
+  struct notice n;
+  int64_t *ids;
+  size_t nids;
+  int64_t oldest, newest, attempts;
+  bool grouped;
+  bool oom;
+};
+
+static void pick_row(void *arg, const struct store_outbox_row *r) {
+  struct pick *p = arg;
+  int64_t *grown = realloc(p->ids, (p->nids + 1) * sizeof(*grown));
+
+  if (grown == NULL || !notice_add(&p->n, &r->ev)) {
+    if (grown != NULL)
+      p->ids = grown;
+    p->oom = true;
+    return;
+  }
+  p->ids = grown;
+  p->ids[p->nids++] = r->id;
+  if (p->nids == 1 || r->created < p->oldest)
+    p->oldest = r->created;
+  if (r->created > p->newest)
+    p->newest = r->created;
+  if (r->attempts > p->attempts)
+    p->attempts = r->attempts;
+  p->grouped = r->notice != 0;
+}
+
+static struct chan *chan_get(struct alert_relay *r, const char *name) {
+  struct chan *grown;
+
+  for (size_t i = 0; i < r->nchans; i++)
+    if (strcmp(r->chans[i].name, name) == 0)
+      return &r->chans[i];
+  grown = realloc(r->chans, (r->nchans + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return NULL;
+  r->chans = grown;
+  grown = &r->chans[r->nchans++];
+  snprintf(grown->name, sizeof(grown->name), "%s", name);
+  grown->busy = false;
+  return grown;
+}
+
+/* Exponential backoff from the channel's retry delay, capped at an hour,
+ * with +-25% jitter so that many channels do not retry in step. */
+static int64_t backoff_s(const struct alert_cfg *a, int64_t attempts) {
+  double ms = (double)a->retry_ms;
+
+  for (int64_t i = 0; i < attempts && ms < 3600e3; i++)
+    ms *= 2;
+  if (ms > 3600e3)
+    ms = 3600e3;
+  ms *= 0.75 + 0.5 * ((double)rand() / RAND_MAX);
+  return (int64_t)(ms / 1000) + 1;
+}
+
+static void check_idle(struct alert_relay *r);
+
+static void on_sent(void *arg, CURL *easy, CURLcode rc) {
+  struct xfer *x = arg;
+  struct alert_relay *r = x->relay;
+  const struct alert_cfg *a = NULL;
+  struct chan *c = chan_get(r, x->channel);
+  int64_t now = time(NULL);
+  char err[BW_ERRLEN];
+
+  for (size_t i = 0; i < r->cfg->nalerts; i++)
+    if (strcmp(r->cfg->alerts[i].name, x->channel) == 0)
+      a = &r->cfg->alerts[i];
+  if (c != NULL)
+    c->busy = false;
+  r->busy--;
+  if (judge(x, easy, rc)) {
+    if (store_outbox_delivered(r->store, x->notice, now, err) != BW_OK)
+      log_err("%s", err);
+    log_info("notice %lld delivered to %s", (long long)x->notice, x->channel);
+  } else if (rc != CURLE_ABORTED_BY_CALLBACK) {
+    bool dead = a == NULL || now - x->oldest >= (int64_t)(a->give_up_ms / 1000);
+    if (store_outbox_failed(r->store, x->notice,
+                            now + (a ? backoff_s(a, x->attempts) : 0), dead,
+                            x->result, err) != BW_OK)
+      log_err("%s", err);
+    if (dead)
+      log_err("notice %lld to %s: %s; giving up", (long long)x->notice,
+              x->channel, x->result);
+    else
+      log_warn("notice %lld to %s: %s; will retry", (long long)x->notice,
+               x->channel, x->result);
+  }
+  xfer_free(x);
+  if (rc != CURLE_ABORTED_BY_CALLBACK)
+    alert_kick(r, true); /* more may be waiting behind this one */
+}
+
+/* Sends what is due on one channel. */
+static void send_channel(struct alert_relay *r, const struct alert_cfg *a,
+                         bool flush) {
+  struct pick p = {.n = {.host = notice_hostname(), .cat = &r->cfg->cat}};
+  struct chan *c = chan_get(r, a->name);
+  int64_t now = time(NULL);
+  struct xfer *x = NULL;
+  char err[BW_ERRLEN];
+  size_t n;
+  CURL *easy;
+
+  if (c == NULL || c->busy)
+    return;
+  if (store_outbox_next(r->store, a->name, now, NOTICE_MAX_EVENTS, pick_row,
+                        &p, &n, err) != BW_OK)
+    log_err("%s", err);
+  /* New rows wait a little for the rest of their burst to join them. */
+  bool wait = !p.grouped && !flush && now - p.newest < QUIET_S &&
+              now - p.oldest < MAX_WAIT_S;
+  if (p.nids == 0 || p.oom || wait)
+    goto out;
+  if (!p.grouped && store_outbox_group(r->store, p.ids, p.nids, err) != BW_OK) {
+    log_err("%s", err);
+    goto out;
+  }
+  p.n.id = p.ids[0];
+  p.n.sent = now;
+  if ((x = calloc(1, sizeof(*x))) == NULL)
+    goto out;
+  *x = (struct xfer){.relay = r, .notice = p.n.id, .oldest = p.oldest,
+                     .attempts = p.attempts};
+  snprintf(x->channel, sizeof(x->channel), "%s", a->name);
+  if ((easy = build(a, &p.n, x)) == NULL) {
+    log_err("notice %lld to %s: out of memory", (long long)p.n.id, a->name);
+    goto out;
+  }
+  if (curlio_add(r->io, easy, on_sent, x, err) != BW_OK) {
+    log_err("notice to %s: %s", a->name, err);
+    goto out;
+  }
+  x = NULL;
+  c->busy = true;
+  r->busy++;
+out:
+  if (x != NULL)
+    xfer_free(x);
+  free(p.ids);
+  notice_free(&p.n);
+}
+
+static void check_idle(struct alert_relay *r) {
+  void (*fn)(void *) = r->idle_fn;
+
+  if (fn == NULL || r->busy > 0)
+    return;
+  r->idle_fn = NULL;
+  fn(r->idle_arg);
+}
+
+void alert_kick(struct alert_relay *r, bool flush) {
+  if (r->kicking)
+    return;
+  r->kicking = true;
+  /* Only committed rows are sent: a notice never announces an event that
+   * a crash could still take back. */
+  record_commit(r->rec);
+  for (size_t i = 0; i < r->cfg->nalerts; i++)
+    send_channel(r, &r->cfg->alerts[i], flush);
+  r->kicking = false;
+  check_idle(r);
+}
+
+void alert_on_idle(struct alert_relay *r, void (*fn)(void *), void *arg) {
+  r->idle_fn = fn;
+  r->idle_arg = arg;
+  alert_kick(r, true);
+}
+
+static void on_tick(uv_timer_t *t) { alert_kick(t->data, false); }
+
+enum bw_err alert_open(uv_loop_t *loop, struct store *st, struct recorder *rec,
+                       const struct config *cfg, struct alert_relay **out,
+                       char *err) {
+  struct alert_relay *r = calloc(1, sizeof(*r));
+  enum bw_err rc;
+
+  if (r == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  *r = (struct alert_relay){.loop = loop, .store = st, .rec = rec,
+                            .cfg = cfg};
+  rc = curlio_open(loop, &r->io, err);
+  if (rc != BW_OK) {
+    free(r);
+    return rc;
+  }
+  srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)r);
+  uv_timer_init(loop, &r->tick);
+  r->tick.data = r;
+  uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
+  *out = r;
+  return BW_OK;
+}
+
+static void on_tick_closed(uv_handle_t *h) {
+  struct alert_relay *r = h->data;
+
+  free(r->chans);
+  free(r);
+}
+
+void alert_close(struct alert_relay *r) {
+  if (r == NULL)
+    return;
+  r->idle_fn = NULL;
+  curlio_close(r->io); /* aborted notices stay pending in the outbox */
+  uv_close((uv_handle_t *)&r->tick, on_tick_closed);
+}
+
+/* ---- test-alert -------------------------------------------------------- */
+
+static const char test_usage[] =
+    "usage: blwatch [-c FILE] test-alert [NAME...]\n"
+    "\n"
+    "Sends one test notice through each configured [alert] channel (or the\n"
+    "ones named) and prints NAME: ok or NAME: failed: REASON for each.\n"
+    "Exit 0 when every channel worked, 1 when any failed, 78 on a config\n"
+    "error.\n";
+
+struct test_run {
+  uv_loop_t loop;
+  unsigned pending;
+};
+
+static void on_test_sent(void *arg, CURL *easy, CURLcode rc) {
+  struct xfer *x = arg;
+
+  x->ok = judge(x, easy, rc);
+}
+
+static bool selected(const char *name, int argc, char **argv) {
+  if (argc == 0)
+    return true;
+  for (int i = 0; i < argc; i++)
+    if (strcmp(argv[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* Sends the test notice to every selected channel at once. */
+static int send_tests(const struct config *cfg, int argc, char **argv,
+                      struct xfer **xs) {
+  struct store_event ev = {.at = time(NULL), .type = "test",
+                           .detail = "a test notice from blwatch: this "
+                                     "channel works"};
+  struct notice n = {.id = (int64_t)time(NULL), .host = notice_hostname(),
+                     .sent = time(NULL), .cat = &cfg->cat};
+  struct curlio *io = NULL;
+  uv_loop_t loop;
+  char err[BW_ERRLEN];
+
+  uv_loop_init(&loop);
+  if (!notice_add(&n, &ev) || curlio_open(&loop, &io, err) != BW_OK) {
+    fprintf(stderr, "blwatch: cannot start: %s\n", err);
+    notice_free(&n);
+    uv_loop_close(&loop);
+    return 1;
+  }
+  for (size_t i = 0; i < cfg->nalerts; i++) {
+    const struct alert_cfg *a = &cfg->alerts[i];
+    CURL *easy;
+    if (!selected(a->name, argc, argv) ||
+        (xs[i] = calloc(1, sizeof(*xs[i]))) == NULL)
+      continue;
+    snprintf(xs[i]->channel, sizeof(xs[i]->channel), "%s", a->name);
+    snprintf(xs[i]->result, sizeof(xs[i]->result), "out of memory");
+    if ((easy = build(a, &n, xs[i])) != NULL)
+      curlio_add(io, easy, on_test_sent, xs[i], err);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  curlio_close(io);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  notice_free(&n);
+  return 0;
+}
+
+int alert_test_command(const struct cli *cli, int argc, char **argv) {
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
+  struct config cfg;
+  struct xfer **xs;
+  int c, rc, failed = 0, shown = 0;
+
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(test_usage, stdout);
+      return 0;
+    }
+    fputs(test_usage, stderr);
+    return EX_USAGE;
+  }
+  if ((rc = cli_load_config(cli, true, &cfg)) != 0)
+    return rc;
+  xs = calloc(cfg.nalerts + 1, sizeof(*xs));
+  if (xs == NULL || send_tests(&cfg, argc - optind, argv + optind, xs) != 0)
+    failed = 1;
+  for (size_t i = 0; xs != NULL && i < cfg.nalerts; i++) {
+    if (xs[i] == NULL)
+      continue;
+    shown++;
+    if (xs[i]->ok)
+      printf("%s: ok\n", xs[i]->channel);
+    else
+      printf("%s: failed: %s\n", xs[i]->channel, xs[i]->result);
+    failed |= !xs[i]->ok;
+    xfer_free(xs[i]);
+  }
+  if (shown == 0 && !failed) {
+    fprintf(stderr, "blwatch: test-alert: no [alert] channel%s\n",
+            argc > optind ? " by that name" : " is configured");
+    failed = 1;
+  }
+  free(xs);
+  cfg_free(&cfg);
+  return failed ? 1 : 0;
+}
