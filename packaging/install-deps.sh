@@ -6,7 +6,8 @@ set -eu
 PACKAGES="
   build-essential cmake pkg-config
   libc-ares-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev
-  libcmocka-dev
+  libssl-dev libcmocka-dev
+  python3-aiosmtpd openssl
   rbldnsd dnsperf dnsutils time
 "
 

@@ -529,7 +529,7 @@ int alert_test_command(const struct cli *cli, int argc, char **argv) {
     fputs(test_usage, stderr);
     return EX_USAGE;
   }
-  if ((rc = cli_load_config(cli, true, &cfg)) != 0)
+  if ((rc = cli_load_config_secrets(cli, &cfg)) != 0)
     return rc;
   xs = calloc(cfg.nalerts + 1, sizeof(*xs));
   if (xs == NULL || send_tests(&cfg, argc - optind, argv + optind, xs) != 0)

@@ -15,4 +15,8 @@ struct cli {
  * Returns 0, or EX_CONFIG after printing FILE:LINE: problem. */
 int cli_load_config(const struct cli *cli, bool required, struct config *cfg);
 
+/* The same, then the alert channels' secrets (run, test-alert,
+ * config-check). */
+int cli_load_config_secrets(const struct cli *cli, struct config *cfg);
+
 #endif

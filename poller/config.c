@@ -546,9 +546,18 @@ static enum bw_err check_alert(struct alert_cfg *a, char *err) {
     a->retry_ms = 30 * 1000;
   if (a->give_up_ms == 0)
     a->give_up_ms = DAY_MS;
-  if (load_secret(a, a->password_file, a->password_env, &a->password, err))
-    return BW_EINVAL;
-  return load_secret(a, a->secret_file, a->secret_env, &a->secret, err);
+  return BW_OK;
+}
+
+enum bw_err cfg_load_secrets(struct config *cfg, char *err) {
+  for (size_t i = 0; i < cfg->nalerts; i++) {
+    struct alert_cfg *a = &cfg->alerts[i];
+    if (load_secret(a, a->password_file, a->password_env, &a->password, err))
+      return BW_EINVAL;
+    if (load_secret(a, a->secret_file, a->secret_env, &a->secret, err))
+      return BW_EINVAL;
+  }
+  return BW_OK;
 }
 
 /* ---- load / free / print ---------------------------------------------- */

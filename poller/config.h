@@ -87,6 +87,11 @@ enum bw_err cfg_load(struct config *cfg, const char *path, char *err);
 
 void cfg_free(struct config *cfg);
 
+/* Reads the alert channels' secrets (password_file/_env, secret_file/_env).
+ * Only the commands that send or validate notices need them, so `status`
+ * works for a user who may not read them. */
+enum bw_err cfg_load_secrets(struct config *cfg, char *err);
+
 /* Prints the effective settings in config-file form, secrets redacted. */
 void cfg_print(const struct config *cfg, FILE *out);
 

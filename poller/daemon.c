@@ -472,7 +472,10 @@ static void reload(struct daemon *d) {
   struct config fresh;
   char err[BW_ERRLEN];
 
-  if (cfg_load(&fresh, d->config_path, err) != BW_OK) {
+  if (cfg_load(&fresh, d->config_path, err) != BW_OK ||
+      cfg_load_secrets(&fresh, err) != BW_OK) {
+    if (fresh.path != NULL)
+      cfg_free(&fresh);
     log_err("reload failed, the running config stays: %s", err);
     return;
   }
@@ -635,7 +638,7 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
   log_init();
   rc = parse_args(d, argc, argv);
   if (rc == 0)
-    rc = cli_load_config(cli, true, &d->cfg);
+    rc = cli_load_config_secrets(cli, &d->cfg);
   if (rc != 0) {
     free(d);
     return rc < 0 ? 0 : rc;

@@ -91,6 +91,18 @@ int cli_load_config(const struct cli *cli, bool required,
   return 0;
 }
 
+int cli_load_config_secrets(const struct cli *cli, struct config *cfg) {
+  char err[BW_ERRLEN];
+  int rc = cli_load_config(cli, true, cfg);
+
+  if (rc == 0 && cfg_load_secrets(cfg, err) != BW_OK) {
+    fprintf(stderr, "blwatch: %s\n", err);
+    cfg_free(cfg);
+    return EX_CONFIG;
+  }
+  return rc;
+}
+
 /* Targets collected from the command line and standard input. */
 struct spec_list {
   struct target_spec *v;
@@ -244,7 +256,7 @@ static int cmd_config_check(const struct cli *cli, int argc, char **argv) {
     fputs(config_check_usage, stderr);
     return EX_USAGE;
   }
-  if ((rc = cli_load_config(cli, true, &cfg)) != 0)
+  if ((rc = cli_load_config_secrets(cli, &cfg)) != 0)
     return rc;
   cfg_print(&cfg, stdout);
   warn_limits(&cfg);

@@ -293,6 +293,44 @@ static void json_target(struct status *s, const struct store_target *t,
   fputs("]}", stdout);
 }
 
+/* Outbox state per alert channel, for status. */
+struct chan_state {
+  bool json;
+  int n;
+};
+
+static void print_channel(void *arg, const struct store_channel_state *c) {
+  struct chan_state *cs = arg;
+  char when[32];
+
+  if (cs->json) {
+    fputs(cs->n++ ? ",{\"channel\":" : "{\"channel\":", stdout);
+    json_str(stdout, c->channel);
+    printf(",\"pending\":%lld,\"failed\":%lld,\"last_error\":",
+           (long long)c->pending, (long long)c->dead);
+    json_str(stdout, c->last_error);
+    fputs(",\"last_delivered\":", stdout);
+    json_str(stdout, c->last_delivered ? rfc3339(c->last_delivered, when)
+                                       : NULL);
+    fputs("}", stdout);
+    return;
+  }
+  if (c->pending == 0 && c->dead == 0)
+    return;
+  printf("notices to %s: %lld pending, %lld given up%s%s\n", c->channel,
+         (long long)c->pending, (long long)c->dead,
+         c->last_error ? "; last error: " : "",
+         c->last_error ? c->last_error : "");
+}
+
+static void print_channels(struct status *s, bool json) {
+  struct chan_state cs = {json, 0};
+  char err[BW_ERRLEN];
+
+  if (store_outbox_channels(s->st, print_channel, &cs, err) != BW_OK)
+    fprintf(stderr, "blwatch: %s\n", err);
+}
+
 static void print_json(struct status *s) {
   bool first = true;
   char when[32];
@@ -323,7 +361,9 @@ static void print_json(struct status *s) {
            (long long)s->last.queries);
   else
     fputs("null", stdout);
-  fputs("}\n", stdout);
+  fputs(",\n\"notices\":[", stdout);
+  print_channels(s, true);
+  fputs("]}\n", stdout);
 }
 
 /* Each code of a stored listing with its meaning from the catalog. */
@@ -381,6 +421,7 @@ static void print_text(struct status *s) {
            rfc3339(s->last.ended, when));
   else
     printf("no cycle has completed yet\n");
+  print_channels(s, false);
 }
 
 /* Nagios plugin output (one line; the exit code is the state). */
