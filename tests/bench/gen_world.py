@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tests/bench/gen_world.py --out DIR [--targets 10000]
         [--zones 40] [--listed-fraction 0.003] [--multi-fraction 0.15] [--seed 1]
+        [--no-queries]
 
 Writes to DIR:
   targets.txt      one IPv4 target per line (10.0.1.0, 10.0.1.1, ...)
@@ -11,6 +12,7 @@ Writes to DIR:
   zNN-b.data       rbldnsd ip4set: second code of multi-code listings
   rbldnsd.zones    zone:type:file specs, one per line
   queries.txt      dnsperf input: every target x zone A query + test points
+                   (not written with --no-queries)
   expected.json    {"params":..., "zones":[ids], "listings":{target:{zone_id:[codes]}}}
 
 Each zone lists round(targets * listed_fraction) (at least 1) targets chosen
@@ -57,7 +59,8 @@ def code_key(c):
     return int(ipaddress.IPv4Address(c))
 
 
-def generate(out, targets=10000, zones=40, listed_fraction=0.003, multi_fraction=0.15, seed=1):
+def generate(out, targets=10000, zones=40, listed_fraction=0.003, multi_fraction=0.15, seed=1,
+             write_queries=True):
     if targets > (1 << 24) - 256:
         raise ValueError("too many targets for 10/8")
     os.makedirs(out, exist_ok=True)
@@ -102,12 +105,13 @@ def generate(out, targets=10000, zones=40, listed_fraction=0.003, multi_fraction
         f.write("\n".join(cat))
     with open(os.path.join(out, "rbldnsd.zones"), "w") as f:
         f.write("".join("%s:%s:%s\n" % s for s in specs))
-    with open(os.path.join(out, "queries.txt"), "w") as f:
-        for k in range(1, zones + 1):
-            f.write("%s A\n%s A\n" % (qname("127.0.0.2", zone_name(k)), qname("127.0.0.1", zone_name(k))))
-        for t in tlist:
-            rev = ".".join(reversed(t.split(".")))
-            f.write("".join("%s.%s A\n" % (rev, zone_name(k)) for k in range(1, zones + 1)))
+    if write_queries:   # dnsperf input; 4M lines at 100k x 40, so optional
+        with open(os.path.join(out, "queries.txt"), "w") as f:
+            for k in range(1, zones + 1):
+                f.write("%s A\n%s A\n" % (qname("127.0.0.2", zone_name(k)), qname("127.0.0.1", zone_name(k))))
+            for t in tlist:
+                rev = ".".join(reversed(t.split(".")))
+                f.write("".join("%s.%s A\n" % (rev, zone_name(k)) for k in range(1, zones + 1)))
     params = dict(targets=targets, zones=zones, listed_fraction=listed_fraction,
                   multi_fraction=multi_fraction, seed=seed)
     doc = dict(params=params, zones=[zone_id(k) for k in range(1, zones + 1)],
@@ -126,8 +130,10 @@ def main():
     ap.add_argument("--listed-fraction", type=float, default=0.003)
     ap.add_argument("--multi-fraction", type=float, default=0.15)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-queries", action="store_true", help="do not write queries.txt")
     a = ap.parse_args()
-    doc, _ = generate(a.out, a.targets, a.zones, a.listed_fraction, a.multi_fraction, a.seed)
+    doc, _ = generate(a.out, a.targets, a.zones, a.listed_fraction, a.multi_fraction, a.seed,
+                      write_queries=not a.no_queries)
     n = sum(len(v) for v in doc["listings"].values())
     print("%d targets x %d zones, %d listed pairs on %d targets -> %s"
           % (a.targets, a.zones, n, len(doc["listings"]), a.out))
