@@ -150,3 +150,28 @@ bool json_next_string(const char **p, char *out, size_t size) {
   *p = *s == '"' ? s + 1 : s;
   return true;
 }
+
+void json_event(FILE *out, const struct store_event *e) {
+  char when[32];
+
+  fputs("{\"type\":", out);
+  json_str(out, e->type);
+  fputs(",\"target\":", out);
+  json_str(out, e->target_key);
+  fputs(",\"label\":", out);
+  json_str(out, e->label);
+  fputs(",\"list\":", out);
+  json_str(out, e->list);
+  fputs(",\"zone\":", out);
+  json_str(out, e->zone);
+  fputs(",\"result\":", out);
+  json_str(out, e->result);
+  fprintf(out, ",\"codes\":%s,\"meanings\":%s,\"reason\":",
+          e->codes ? e->codes : "[]", e->meanings ? e->meanings : "[]");
+  json_str(out, e->reason);
+  fputs(",\"delist\":", out);
+  json_str(out, e->delist);
+  fputs(",\"detail\":", out);
+  json_str(out, e->detail);
+  fprintf(out, ",\"at\":\"%s\"}", rfc3339(e->at, when));
+}

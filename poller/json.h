@@ -12,10 +12,16 @@ void json_str(FILE *out, const char *s);
 #include <stddef.h>
 
 #include "catalog.h"
+#include "store.h"
 
 /* The answer's codes as a JSON array of strings, e.g. ["127.0.0.2"], in
  * buf; the same answer always gives the same text.  Returns buf. */
 char *json_codes(const struct zone_answer *a, char *buf, size_t size);
+
+/* One event as the JSON object that history --json and the webhook body
+ * share: type, target, label, list, zone, result, codes, meanings, reason,
+ * delist, detail, at. */
+void json_event(FILE *out, const struct store_event *e);
 
 /* A UTC time as RFC 3339 ("2026-11-29T09:00:00Z") in buf (32 bytes). */
 char *rfc3339(int64_t t, char *buf);

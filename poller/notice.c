@@ -98,27 +98,15 @@ char *notice_json(const struct notice *n) {
   fprintf(out, ",\"sent\":\"%s\",\"notice\":%lld,\"events\":[",
           rfc3339(n->sent, when), (long long)n->id);
   for (size_t i = 0; i < n->n; i++) {
-    const struct notice_event *e = &n->ev[i];
-    fputs(i ? ",{\"type\":" : "{\"type\":", out);
-    json_str(out, e->type);
-    fputs(",\"target\":", out);
-    json_str(out, e->target);
-    fputs(",\"label\":", out);
-    json_str(out, e->label);
-    fputs(",\"list\":", out);
-    json_str(out, e->list);
-    fputs(",\"zone\":", out);
-    json_str(out, e->zone);
-    fprintf(out, ",\"codes\":%s,\"meanings\":%s,\"reason\":", e->codes,
-            e->meanings);
-    json_str(out, e->reason);
-    fputs(",\"delist\":", out);
-    json_str(out, e->delist);
-    if (e->detail != NULL) {
-      fputs(",\"detail\":", out);
-      json_str(out, e->detail);
-    }
-    fprintf(out, ",\"at\":\"%s\"}", rfc3339(e->at, when));
+    const struct notice_event *x = &n->ev[i];
+    struct store_event e = {
+        .at = x->at, .type = x->type, .target_key = x->target,
+        .label = x->label, .list = x->list, .zone = x->zone,
+        .result = x->result, .codes = x->codes, .meanings = x->meanings,
+        .reason = x->reason, .delist = x->delist, .detail = x->detail,
+    };
+    fputs(i ? "," : "", out);
+    json_event(out, &e);
   }
   fputs("]}", out);
   fclose(out);

@@ -505,30 +505,6 @@ struct history {
   size_t n;
 };
 
-static void json_event(const struct store_event *e, bool first) {
-  char when[32];
-
-  fputs(first ? "\n{\"type\":" : ",\n{\"type\":", stdout);
-  json_str(stdout, e->type);
-  fputs(",\"target\":", stdout);
-  json_str(stdout, e->target_key);
-  fputs(",\"label\":", stdout);
-  json_str(stdout, e->label);
-  fputs(",\"list\":", stdout);
-  json_str(stdout, e->list);
-  fputs(",\"zone\":", stdout);
-  json_str(stdout, e->zone);
-  fputs(",\"result\":", stdout);
-  json_str(stdout, e->result);
-  printf(",\"codes\":%s,\"meanings\":%s,\"reason\":", e->codes, e->meanings);
-  json_str(stdout, e->reason);
-  fputs(",\"delist\":", stdout);
-  json_str(stdout, e->delist);
-  fputs(",\"detail\":", stdout);
-  json_str(stdout, e->detail);
-  printf(",\"at\":\"%s\"}", rfc3339(e->at, when));
-}
-
 static void text_event(const struct store_event *e) {
   struct zone_answer a;
   char when[32], ip[16];
@@ -551,8 +527,10 @@ static void text_event(const struct store_event *e) {
 static bool on_event(void *arg, const struct store_event *e) {
   struct history *h = arg;
 
-  if (h->json)
-    json_event(e, h->n == 0);
+  if (h->json) {
+    fputs(h->n == 0 ? "\n" : ",\n", stdout);
+    json_event(stdout, e);
+  }
   else
     text_event(e);
   h->n++;
