@@ -18,7 +18,7 @@
 #define QUIET_S 5
 #define MAX_WAIT_S 60
 #define NOTICE_MAX_EVENTS 500
-#define TICK_MS 2000
+#define TICK_MS 1000
 
 /* One transfer: a notice on its way to one channel. */
 struct xfer {
@@ -228,6 +228,8 @@ struct alert_relay {
   bool kicking;
   void (*idle_fn)(void *);
   void *idle_arg;
+  int64_t idle_deadline; /* retries due before this still count as work */
+  uv_timer_t retry;      /* wakes the relay for the next retry */
 };
 
 /* Rows of the next notice of one channel, as store_outbox_next finds them. */
@@ -287,7 +289,7 @@ static int64_t backoff_s(const struct alert_cfg *a, int64_t attempts) {
   if (ms > 3600e3)
     ms = 3600e3;
   ms *= 0.75 + 0.5 * ((double)rand() / RAND_MAX);
-  return (int64_t)(ms / 1000) + 1;
+  return ms < 1500 ? 1 : (int64_t)(ms / 1000 + 0.5);
 }
 
 static void check_idle(struct alert_relay *r);
@@ -378,11 +380,24 @@ out:
   notice_free(&p.n);
 }
 
+static void on_retry(uv_timer_t *t) { alert_kick(t->data, true); }
+
+/* Idle: nothing in flight and no retry due before the deadline (a retry
+ * due within it is waited for, and the relay woken for it). */
 static void check_idle(struct alert_relay *r) {
   void (*fn)(void *) = r->idle_fn;
+  int64_t due = 0, now = time(NULL);
+  char err[BW_ERRLEN];
 
   if (fn == NULL || r->busy > 0)
     return;
+  if (store_outbox_next_due(r->store, &due, err) != BW_OK)
+    log_err("%s", err);
+  if (due > 0 && due < r->idle_deadline) {
+    uv_timer_start(&r->retry, on_retry,
+                   due > now ? (uint64_t)(due - now) * 1000 : 0, 0);
+    return;
+  }
   r->idle_fn = NULL;
   fn(r->idle_arg);
 }
@@ -400,9 +415,11 @@ void alert_kick(struct alert_relay *r, bool flush) {
   check_idle(r);
 }
 
-void alert_on_idle(struct alert_relay *r, void (*fn)(void *), void *arg) {
+void alert_on_idle(struct alert_relay *r, int64_t deadline,
+                   void (*fn)(void *), void *arg) {
   r->idle_fn = fn;
   r->idle_arg = arg;
+  r->idle_deadline = deadline;
   alert_kick(r, true);
 }
 
@@ -425,7 +442,9 @@ enum bw_err alert_open(uv_loop_t *loop, struct store *st, struct recorder *rec,
   }
   srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)r);
   uv_timer_init(loop, &r->tick);
+  uv_timer_init(loop, &r->retry);
   r->tick.data = r;
+  r->retry.data = r;
   uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
   *out = r;
   return BW_OK;
@@ -443,6 +462,7 @@ void alert_close(struct alert_relay *r) {
     return;
   r->idle_fn = NULL;
   curlio_close(r->io); /* aborted notices stay pending in the outbox */
+  uv_close((uv_handle_t *)&r->retry, NULL);
   uv_close((uv_handle_t *)&r->tick, on_tick_closed);
 }
 

@@ -28,9 +28,10 @@ enum bw_err alert_open(uv_loop_t *loop, struct store *st, struct recorder *rec,
  * for the quiet period (a cycle just ended). */
 void alert_kick(struct alert_relay *r, bool flush);
 
-/* Calls fn once nothing is being sent and nothing is due now (rows waiting
- * for a later retry stay in the outbox). */
-void alert_on_idle(struct alert_relay *r, void (*fn)(void *), void *arg);
+/* Calls fn once nothing is being sent and no retry is due before deadline
+ * (a Unix time); rows whose retry comes later stay in the outbox. */
+void alert_on_idle(struct alert_relay *r, int64_t deadline,
+                   void (*fn)(void *), void *arg);
 
 /* Aborts transfers in flight (they stay in the outbox) and frees the relay
  * once libuv has closed its handles. */

@@ -738,7 +738,7 @@ static void print_alerts(const struct config *cfg, FILE *out) {
     fprintf(out, "\n[alert \"%s\"]\n", a->name);
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
       if (vals[k] != NULL)
-        fprintf(out, "%-12s= %s\n", keys[k], vals[k]);
+        fprintf(out, "%-13s = %s\n", keys[k], vals[k]);
     print_duration(out, "retry", a->retry_ms);
     print_duration(out, "give_up", a->give_up_ms);
   }

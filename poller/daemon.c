@@ -362,7 +362,7 @@ static void after_confirmations(void *arg) {
     /* Deliver what the cycle produced, waiting at most 10 s: what is left
      * stays in the outbox for the next run. */
     uv_timer_start(&d->next_timer, on_notice_wait, ONCE_NOTICE_MS, 0);
-    alert_on_idle(d->relay, notices_done, d);
+    alert_on_idle(d->relay, now_s() + ONCE_NOTICE_MS / 1000, notices_done, d);
     return;
   }
   alert_kick(d->relay, true); /* a cycle's events go out together */

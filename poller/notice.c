@@ -292,8 +292,28 @@ static void header(FILE *out, const char *name, const char *value) {
   fputs("\r\n", out);
 }
 
+/* The configured recipients (commas and/or spaces) as an RFC 5322
+ * address list: "a@example.com, b@example.com". */
+static const char *to_list(const char *to, char *buf, size_t size) {
+  size_t used = 0;
+
+  buf[0] = '\0';
+  while (*to != '\0') {
+    size_t skip = strspn(to, ", \t"), len;
+    to += skip;
+    len = strcspn(to, ", \t");
+    if (len > 0 && used + len + 3 < size) {
+      used += (size_t)snprintf(buf + used, size - used, "%s%.*s",
+                               used ? ", " : "", (int)len, to);
+    }
+    to += len;
+  }
+  return buf;
+}
+
 char *notice_email(const struct notice *n, const struct alert_cfg *a) {
   char *subject = notice_subject(n), *text = NULL, date[40], id[320];
+  char to[2048];
   size_t len = 0;
   FILE *out;
 
@@ -305,7 +325,7 @@ char *notice_email(const struct notice *n, const struct alert_cfg *a) {
            a->name, n->host);
   header(out, "Date", notice_rfc5322_date(n->sent, date));
   header(out, "From", a->from);
-  header(out, "To", a->to);
+  header(out, "To", to_list(a->to, to, sizeof(to)));
   header(out, "Subject", subject);
   header(out, "Message-ID", id);
   header(out, "MIME-Version", "1.0");

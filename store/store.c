@@ -60,6 +60,9 @@
     " o.notice IS NULL AND o.next_attempt <= ?3 ELSE o.notice = ?2 END)"     \
     " ORDER BY o.id LIMIT ?4")                                                \
   X(OUTBOX_GROUP, "UPDATE outbox SET notice = ?2 WHERE id = ?1")             \
+  X(OUTBOX_NEXT_DUE,                                                          \
+    "SELECT min(next_attempt) FROM outbox WHERE delivered IS NULL"           \
+    " AND dead = 0")                                                          \
   X(OUTBOX_DELIVERED,                                                         \
     "UPDATE outbox SET delivered = ?2, last_error = NULL WHERE notice = ?1") \
   X(OUTBOX_FAILED,                                                            \
@@ -795,6 +798,11 @@ enum bw_err store_outbox_next(struct store *st, const char *channel,
   if (rc != SQLITE_DONE)
     return db_fail(st, err, "cannot read the outbox");
   return BW_OK;
+}
+
+enum bw_err store_outbox_next_due(struct store *st, int64_t *when,
+                                  char *err) {
+  return count_query(st, S_OUTBOX_NEXT_DUE, when, err);
 }
 
 enum bw_err store_outbox_group(struct store *st, const int64_t *ids,

@@ -178,6 +178,10 @@ enum bw_err store_outbox_next(struct store *st, const char *channel,
                                          const struct store_outbox_row *r),
                               void *arg, size_t *n, char *err);
 
+/* When the next pending row is due (0 when none is pending). */
+enum bw_err store_outbox_next_due(struct store *st, int64_t *when,
+                                  char *err);
+
 /* Makes rows ids[0..n) one notice whose id is ids[0]. */
 enum bw_err store_outbox_group(struct store *st, const int64_t *ids,
                                size_t n, char *err);
