@@ -158,8 +158,9 @@ static void on_host(struct dns_request *d) {
       }
     }
   }
+  bool cancelled = d->status == ARES_ECANCELLED;
   free(h);
-  if (--c->hosts_pending == 0 && d->status != ARES_ECANCELLED)
+  if (--c->hosts_pending == 0 && !cancelled)
     uv_stop(&c->loop);
 }
 

@@ -93,21 +93,22 @@ static bool put_target(struct daemon *d, const char *kind, const char *key,
   return true;
 }
 
-static bool put_spec(struct daemon *d, const struct target_spec *t,
-                     int64_t gen) {
+/* Stages the addresses or the domain of one config target. */
+static enum bw_err stage_spec(struct daemon *d, const struct target_spec *t,
+                              char *err) {
   char key[64];
   uint8_t addr[16];
   bool v6 = t->kind == TARGET_IP6;
+  enum bw_err rc = BW_OK;
 
   if (t->kind == TARGET_DOMAIN)
-    return put_target(d, "domain", t->name, t->label, "config", gen);
-  for (uint64_t i = 0; i < target_count(t); i++) {
+    return store_sync_add(d->store, "domain", t->name, t->label, err);
+  for (uint64_t i = 0; rc == BW_OK && i < target_count(t); i++) {
     target_nth(t, i, addr);
-    if (!put_target(d, v6 ? "ip6" : "ip4", target_addr_str(addr, v6, key),
-                    t->label, "config", gen))
-      return false;
+    rc = store_sync_add(d->store, v6 ? "ip6" : "ip4",
+                        target_addr_str(addr, v6, key), t->label, err);
   }
-  return true;
+  return rc;
 }
 
 static bool is_range(const struct target_spec *t) {
@@ -115,37 +116,36 @@ static bool is_range(const struct target_spec *t) {
          target_count(t) > 1;
 }
 
-/* Adds new targets, updates labels, retires what left the config. */
+/* Adds new targets, updates labels, retires what left the config; rows
+ * that did not change are not written. */
 static bool sync_targets(struct daemon *d, const struct config *cfg) {
-  struct timeval tv;
   const char **hosts = calloc(cfg->ntargets + 1, sizeof(*hosts));
-  char err[BW_ERRLEN];
+  char err[BW_ERRLEN] = "out of memory";
   size_t nhosts = 0;
-  int64_t gen, retired = 0, before = 0, after = 0;
-  bool ok = hosts != NULL && store_begin(d->store, err) == BW_OK;
+  int64_t added = 0, retired = 0;
+  enum bw_err rc = hosts == NULL ? BW_ENOMEM : store_begin(d->store, err);
 
-  gettimeofday(&tv, NULL);
-  gen = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-  ok = ok && store_targets_count(d->store, &before, err) == BW_OK;
+  if (rc == BW_OK)
+    rc = store_sync_start(d->store, err);
   /* Ranges first, so that the label of an address listed on its own wins
    * over the label of a range that contains it. */
   for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; ok && i < cfg->ntargets; i++) {
+    for (size_t i = 0; rc == BW_OK && i < cfg->ntargets; i++) {
       const struct target_spec *t = &cfg->targets[i];
       if (t->kind == TARGET_HOST && pass == 0)
         hosts[nhosts++] = t->name;
       else if (t->kind != TARGET_HOST && is_range(t) == !pass)
-        ok = put_spec(d, t, gen);
+        rc = stage_spec(d, t, err);
     }
-  ok = ok &&
-       store_targets_retire(d->store, "config", gen, now_s(), &retired,
-                            err) == BW_OK &&
-       store_hosts_retire_except(d->store, hosts, nhosts, now_s(), err) ==
-           BW_OK &&
-       store_targets_count(d->store, &after, err) == BW_OK &&
-       store_commit(d->store, err) == BW_OK;
+  if (rc == BW_OK)
+    rc = store_sync_finish(d->store, "config", now_s(), &added, &retired,
+                           err);
+  if (rc == BW_OK)
+    rc = store_hosts_retire_except(d->store, hosts, nhosts, now_s(), err);
+  if (rc == BW_OK)
+    rc = store_commit(d->store, err);
   free(hosts);
-  if (!ok) {
+  if (rc != BW_OK) {
     log_err("cannot store the targets: %s", err);
     if (store_in_transaction(d->store))
       store_rollback(d->store);
@@ -154,7 +154,7 @@ static bool sync_targets(struct daemon *d, const struct config *cfg) {
   if (retired > 0)
     log_notice("%lld targets retired (their history stays)",
                (long long)retired);
-  d->new_targets = after > before - retired;
+  d->new_targets = added > 0;
   return true;
 }
 

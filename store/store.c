@@ -102,6 +102,7 @@ struct store {
   bool readonly;
   bool in_txn;
   sqlite3_stmt *stmt[S_COUNT];
+  sqlite3_stmt *sync_add; /* prepared by store_sync_start() */
 };
 
 int store_schema_latest(void) { return schema_latest(); }
@@ -297,6 +298,7 @@ void store_close(struct store *st) {
     store_rollback(st);
   for (int i = 0; i < S_COUNT; i++)
     sqlite3_finalize(st->stmt[i]);
+  sqlite3_finalize(st->sync_add);
   if (st->db != NULL && !st->readonly)
     sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
   sqlite3_close(st->db);
@@ -351,6 +353,81 @@ enum bw_err store_target_put(struct store *st, const char *kind,
   if (rc != SQLITE_ROW)
     return db_fail(st, err, "cannot store target");
   return BW_OK;
+}
+
+/* The set is a TEMP table in memory: nothing of it reaches the database
+ * file, and the set operations below touch only rows that change. */
+enum bw_err store_sync_start(struct store *st, char *err) {
+  enum bw_err rc = exec(st,
+                        "PRAGMA temp_store = MEMORY;"
+                        "CREATE TEMP TABLE IF NOT EXISTS sync_targets("
+                        " key TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT);"
+                        "DELETE FROM temp.sync_targets;",
+                        err);
+
+  if (rc == BW_OK && st->sync_add == NULL &&
+      sqlite3_prepare_v2(st->db,
+                         "INSERT OR REPLACE INTO temp.sync_targets"
+                         " VALUES(?1, ?2, ?3)",
+                         -1, &st->sync_add, NULL) != SQLITE_OK)
+    return db_fail(st, err, "cannot prepare the target sync");
+  return rc;
+}
+
+enum bw_err store_sync_add(struct store *st, const char *kind,
+                           const char *key, const char *label, char *err) {
+  sqlite3_stmt *s = st->sync_add;
+
+  sqlite3_reset(s);
+  bind_text(s, 1, key);
+  bind_text(s, 2, kind);
+  bind_text(s, 3, label && *label ? label : NULL);
+  return run(st, s, "cannot stage a target", err);
+}
+
+static enum bw_err sync_step(struct store *st, const char *sql,
+                             const char *source, int64_t now, int64_t *n,
+                             char *err) {
+  sqlite3_stmt *s;
+  enum bw_err rc;
+
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, err, "cannot sync targets");
+  bind_text(s, 1, source);
+  sqlite3_bind_int64(s, 2, now);
+  rc = run(st, s, "cannot sync targets", err);
+  if (n != NULL)
+    *n = sqlite3_changes(st->db);
+  sqlite3_finalize(s);
+  return rc;
+}
+
+enum bw_err store_sync_finish(struct store *st, const char *source,
+                              int64_t now, int64_t *added, int64_t *retired,
+                              char *err) {
+  enum bw_err rc;
+
+  rc = sync_step(st,
+                 "INSERT INTO targets(kind, key, label, source, added)"
+                 " SELECT kind, key, label, ?1, ?2 FROM temp.sync_targets s"
+                 " WHERE NOT EXISTS (SELECT 1 FROM targets t"
+                 " WHERE t.key = s.key)",
+                 source, now, added, err);
+  if (rc == BW_OK)
+    rc = sync_step(st,
+                   "UPDATE targets SET kind = s.kind, label = s.label,"
+                   " source = ?1, retired = NULL FROM temp.sync_targets s"
+                   " WHERE targets.key = s.key AND (targets.kind IS NOT s.kind"
+                   " OR targets.label IS NOT s.label OR targets.source IS NOT"
+                   " ?1 OR targets.retired IS NOT NULL)",
+                   source, now, NULL, err);
+  if (rc == BW_OK)
+    rc = sync_step(st,
+                   "UPDATE targets SET retired = ?2 WHERE retired IS NULL"
+                   " AND source = ?1 AND key NOT IN"
+                   " (SELECT key FROM temp.sync_targets)",
+                   source, now, retired, err);
+  return rc;
 }
 
 enum bw_err store_targets_retire(struct store *st, const char *source,
