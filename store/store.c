@@ -355,8 +355,10 @@ enum bw_err store_target_put(struct store *st, const char *kind,
   return BW_OK;
 }
 
-/* The set is a TEMP table in memory: nothing of it reaches the database
- * file, and the set operations below touch only rows that change. */
+/* The set is a TEMP table in memory: nothing of it is written anywhere,
+ * and the set operations below touch only rows that change.  It costs
+ * about 100 bytes per target while the sync runs (10 MB for 100,000) and
+ * is dropped afterwards. */
 enum bw_err store_sync_start(struct store *st, char *err) {
   enum bw_err rc = exec(st,
                         "PRAGMA temp_store = MEMORY;"
@@ -365,7 +367,9 @@ enum bw_err store_sync_start(struct store *st, char *err) {
                         "DELETE FROM temp.sync_targets;",
                         err);
 
-  if (rc == BW_OK && st->sync_add == NULL &&
+  sqlite3_finalize(st->sync_add);
+  st->sync_add = NULL;
+  if (rc == BW_OK &&
       sqlite3_prepare_v2(st->db,
                          "INSERT OR REPLACE INTO temp.sync_targets"
                          " VALUES(?1, ?2, ?3)",
@@ -427,6 +431,12 @@ enum bw_err store_sync_finish(struct store *st, const char *source,
                    " AND source = ?1 AND key NOT IN"
                    " (SELECT key FROM temp.sync_targets)",
                    source, now, retired, err);
+  /* The staged set can be large (a /16 is 65,536 rows): give its memory
+   * back rather than keep it for the next reload. */
+  sqlite3_finalize(st->sync_add);
+  st->sync_add = NULL;
+  if (rc == BW_OK)
+    rc = exec(st, "DROP TABLE temp.sync_targets", err);
   return rc;
 }
 
