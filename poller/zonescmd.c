@@ -6,18 +6,21 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
 #include "json.h"
 #include "scan.h"
+#include "store.h"
 
 
 static const char zones_usage[] =
     "usage: blwatch [-c FILE] zones [--json] [--probe]\n"
     "\n"
     "Lists the zone catalog: id, zone, kinds, whether it is in the default\n"
-    "set and enabled by the config, and its health.\n"
+    "set and enabled by the config, and its health as the poller last saw\n"
+    "it (from the database, when there is one).\n"
     "\n"
     "  --json    print {\"zones\":[...]} (see SPEC.md)\n"
     "  --probe   query the RFC 5782 test points of every enabled zone now;\n"
@@ -26,8 +29,8 @@ static const char zones_usage[] =
 
 struct probe {
   uv_loop_t loop;
-  enum zone_health *health; /* per catalog zone */
-  time_t checked;
+  char (*health)[16]; /* per catalog zone */
+  int64_t *checked;   /* 0: never */
 };
 
 static enum scan_next no_targets(void *arg, struct scan_target *out) {
@@ -80,9 +83,12 @@ static int probe_zones(const struct config *cfg, struct probe *p) {
   } else {
     scan_start(s);
     uv_run(&p->loop, UV_RUN_DEFAULT);
-    for (size_t i = 0; i < n; i++)
-      p->health[index[i]] = scan_health(s, i);
-    p->checked = time(NULL);
+    for (size_t i = 0; i < n; i++) {
+      snprintf(p->health[index[i]], sizeof(p->health[0]), "%s",
+               zone_health_name(scan_health(s, i)));
+      if (zones[i]->testpoints)
+        p->checked[index[i]] = time(NULL);
+    }
   }
   if (e != NULL)
     dns_close(e);
@@ -92,6 +98,26 @@ static int probe_zones(const struct config *cfg, struct probe *p) {
   free(zones);
   free(index);
   return rc;
+}
+
+/* Health as the poller recorded it; a missing database is no error. */
+static void stored_health(const struct config *cfg, struct probe *p) {
+  struct store *st = NULL;
+  char err[BW_ERRLEN];
+
+  if (access(cfg->database, R_OK) != 0 ||
+      store_open(cfg->database, STORE_READONLY, &st, err) != BW_OK)
+    return;
+  for (size_t i = 0; i < cfg->cat.n; i++) {
+    struct store_zone z;
+    bool found = false;
+    if (store_zone_get(st, cfg->cat.zones[i].id, &z, &found, err) == BW_OK &&
+        found) {
+      snprintf(p->health[i], sizeof(p->health[0]), "%s", z.health);
+      p->checked[i] = z.checked;
+    }
+  }
+  store_close(st);
 }
 
 static void kinds_text(unsigned kinds, char *buf, size_t size, bool json) {
@@ -109,14 +135,11 @@ static void kinds_text(unsigned kinds, char *buf, size_t size, bool json) {
 }
 
 static void print_json(const struct config *cfg, const struct probe *p) {
-  char kinds[64], when[32] = "";
+  char kinds[64], when[32];
 
-  if (p->checked)
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&p->checked));
   fputs("{\"zones\":[", stdout);
   for (size_t i = 0; i < cfg->cat.n; i++) {
     const struct zone *z = &cfg->cat.zones[i];
-    bool probed = p->checked && cfg->enabled[i];
     kinds_text(z->kinds, kinds, sizeof(kinds), true);
     fputs(i ? ",\n" : "\n", stdout);
     fputs("{\"id\":", stdout);
@@ -127,10 +150,9 @@ static void print_json(const struct config *cfg, const struct probe *p) {
     json_str(stdout, z->zone);
     printf(",\"kind\":[%s],\"default\":%s,\"enabled\":%s,\"health\":\"%s\"",
            kinds, z->is_default ? "true" : "false",
-           cfg->enabled[i] ? "true" : "false",
-           zone_health_name(p->health[i]));
+           cfg->enabled[i] ? "true" : "false", p->health[i]);
     fputs(",\"checked\":", stdout);
-    json_str(stdout, probed && z->testpoints ? when : NULL);
+    json_str(stdout, p->checked[i] ? rfc3339(p->checked[i], when) : NULL);
     fputs(",\"delist\":", stdout);
     json_str(stdout, z->delist);
     fputs("}", stdout);
@@ -148,7 +170,7 @@ static void print_table(const struct config *cfg, const struct probe *p) {
     kinds_text(z->kinds, kinds, sizeof(kinds), false);
     printf("%-18s %-32s %-15s %-7s %-7s %s\n", z->id, z->zone, kinds,
            z->is_default ? "yes" : "no", cfg->enabled[i] ? "yes" : "no",
-           zone_health_name(p->health[i]));
+           p->health[i]);
   }
   printf("\n%zu zones, %zu enabled (%s)\n", cfg->cat.n, cfg->nenabled,
          cfg->catalog_path);
@@ -184,15 +206,23 @@ int zonescmd_run(const struct cli *cli, int argc, char **argv) {
   if ((rc = cli_load_config(cli, false, &cfg)) != 0)
     return rc;
   p.health = calloc(cfg.cat.n + 1, sizeof(*p.health));
-  if (p.health == NULL)
+  p.checked = calloc(cfg.cat.n + 1, sizeof(*p.checked));
+  if (p.health == NULL || p.checked == NULL) {
     rc = EX_OSERR;
-  else if (probe)
-    rc = probe_zones(&cfg, &p);
+  } else {
+    for (size_t i = 0; i < cfg.cat.n; i++)
+      snprintf(p.health[i], sizeof(p.health[0]), "untested");
+    if (probe)
+      rc = probe_zones(&cfg, &p);
+    else
+      stored_health(&cfg, &p);
+  }
   if (rc == 0 && json)
     print_json(&cfg, &p);
   else if (rc == 0)
     print_table(&cfg, &p);
   free(p.health);
+  free(p.checked);
   cfg_free(&cfg);
   return rc;
 }
