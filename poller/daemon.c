@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cycle.h"
 #include "log.h"
+#include "notify.h"
 
 /* How long in-flight queries get after SIGTERM. */
 #define STOP_GRACE_MS 3000
@@ -386,6 +387,19 @@ static void log_cycle(const struct store_cycle *f, const char *how) {
                        f->counts[ZR_ERROR] + f->counts[ZR_UNTRUSTED]));
 }
 
+/* STATUS= for systemctl status: the last cycle in one line. */
+static void notify_status(struct daemon *d) {
+  const struct store_cycle *f = &d->acc;
+
+  notify_send("STATUS=cycle %lld: %lld targets, %lld listed, %lld unknown "
+              "results, %zu zones",
+              (long long)f->id, (long long)f->targets,
+              (long long)f->counts[ZR_LISTED],
+              (long long)(f->counts[ZR_REFUSED] + f->counts[ZR_BOGUS] +
+                          f->counts[ZR_ERROR] + f->counts[ZR_UNTRUSTED]),
+              d->cfg.nenabled);
+}
+
 static void on_cycle_done(void *arg) {
   struct daemon *d = arg;
   struct store_cycle fig;
@@ -426,6 +440,7 @@ static void on_cycle_done(void *arg) {
     log_err("%s", err);
   record_commit(&d->rec);
   log_cycle(&d->acc, "done");
+  notify_status(d);
   confirm_on_idle(d->conf, after_confirmations, d);
 }
 
@@ -472,13 +487,17 @@ static void reload(struct daemon *d) {
   struct config fresh;
   char err[BW_ERRLEN];
 
+  notify_reloading();
   if (cfg_load(&fresh, d->config_path, err) != BW_OK ||
       cfg_load_secrets(&fresh, err) != BW_OK) {
     if (fresh.path != NULL)
       cfg_free(&fresh);
     log_err("reload failed, the running config stays: %s", err);
+    notify_send("READY=1\nSTATUS=reload failed: %s", err);
     return;
   }
+  /* The new config is valid; it takes effect within seconds. */
+  notify_send("READY=1");
   if (d->have_next)
     cfg_free(&d->next_cfg);
   d->next_cfg = fresh;
@@ -514,6 +533,7 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   }
   log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  notify_send("STOPPING=1");
   d->stopping = true;
   uv_timer_stop(&d->next_timer);
   if (d->cycle == NULL && d->hosts_pending == 0) {
@@ -652,6 +672,7 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
     log_notice("started: %zu config targets, %zu of %zu zones, database %s",
                d->cfg.ntargets, d->cfg.nenabled, d->cfg.cat.n,
                d->cfg.database);
+    notify_send("READY=1\nSTATUS=first cycle running");
     start_cycle(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     rc = d->failed ? 1 : 0;
