@@ -672,6 +672,9 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
     log_notice("started: %zu config targets, %zu of %zu zones, database %s",
                d->cfg.ntargets, d->cfg.nenabled, d->cfg.cat.n,
                d->cfg.database);
+    if (d->cfg.ntargets == 0)
+      log_warn("no targets: add ip =, domain = or host = lines under "
+               "[targets] in %s, then reload (SIGHUP)", d->config_path);
     notify_send("READY=1\nSTATUS=first cycle running");
     start_cycle(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);

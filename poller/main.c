@@ -281,6 +281,38 @@ static const struct command commands[] = {
     {"config-check", cmd_config_check},
 };
 
+/* `blwatch check -c FILE ...` works as well as `blwatch -c FILE check`:
+ * takes -c FILE, --config FILE and --config=FILE out of a command's
+ * arguments (before a "--"). */
+static int take_config_option(int *argc, char **argv, struct cli *cli) {
+  int out = 1;
+
+  for (int i = 1; i < *argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      while (i < *argc)
+        argv[out++] = argv[i++];
+      break;
+    }
+    if (strncmp(a, "--config=", 9) == 0) {
+      cli->config = a + 9;
+      continue;
+    }
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+      if (i + 1 >= *argc) {
+        fprintf(stderr, "blwatch: %s needs a FILE\n", a);
+        return -1;
+      }
+      cli->config = argv[++i];
+      continue;
+    }
+    argv[out++] = argv[i];
+  }
+  *argc = out;
+  argv[out] = NULL;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -314,6 +346,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[optind], commands[i].name) == 0) {
       int sub_argc = argc - optind;
       char **sub_argv = argv + optind;
+      if (take_config_option(&sub_argc, sub_argv, &cli) != 0)
+        return EX_USAGE;
       optind = 0; /* fully restart GNU getopt for the command's options */
       return commands[i].run(&cli, sub_argc, sub_argv);
     }

@@ -248,6 +248,26 @@ static enum bw_err prepare_all(struct store *st, char *err) {
   return BW_OK;
 }
 
+/* Creates the database's folder (one level, 0750) when it is missing, so
+ * that a fresh setup only needs a path; a deeper missing tree is an error
+ * that says which folder is missing. */
+static enum bw_err make_parent(const char *path, char *err) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  struct stat sb;
+
+  if (slash == NULL || slash == path)
+    return BW_OK;
+  if ((size_t)(slash - path) >= sizeof(dir))
+    return bw_fail(err, BW_EINVAL, "%s: path too long", path);
+  memcpy(dir, path, (size_t)(slash - path));
+  dir[slash - path] = '\0';
+  if (stat(dir, &sb) == 0 || mkdir(dir, 0750) == 0)
+    return BW_OK;
+  return bw_fail(err, BW_EIO, "%s: cannot create the folder %s: %s", path,
+                 dir, strerror(errno));
+}
+
 enum bw_err store_open(const char *path, unsigned flags, struct store **out,
                        char *err) {
   struct store *st = calloc(1, sizeof(*st));
@@ -263,6 +283,10 @@ enum bw_err store_open(const char *path, unsigned flags, struct store **out,
   if (st->readonly && stat(path, &sb) != 0) {
     rc = bw_fail(err, BW_EIO, "%s: no database (%s); has 'blwatch run' "
                  "completed a cycle?", path, strerror(errno));
+    store_close(st);
+    return rc;
+  }
+  if (!st->readonly && (rc = make_parent(path, err)) != BW_OK) {
     store_close(st);
     return rc;
   }
