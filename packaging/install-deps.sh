@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs every Debian 12 package blwatch needs to build, test and
-# benchmark.  Run as root (or through sudo).
+# benchmark, and to build and test its Debian package (dpkg-dev for
+# dpkg-shlibdeps, file for CPack, man-db, systemd for systemd-analyze).
+# Run as root (or through sudo).
 set -eu
 
 PACKAGES="
@@ -9,6 +11,7 @@ PACKAGES="
   libssl-dev libcmocka-dev
   python3-aiosmtpd openssl
   rbldnsd dnsperf dnsutils time
+  dpkg-dev file adduser man-db systemd
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: installs the Debian packages, then
 # builds and runs every test twice, once plainly and once under
-# AddressSanitizer + UBSan (leak checking on).
+# AddressSanitizer + UBSan (leak checking on), then builds the Debian
+# package and tests it installed (tests/package/test_package.sh).
 #
 #   sudo tests/run.sh            # from the top of the source tree
 #
@@ -30,4 +31,8 @@ run_suite plain
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite sanitize -DBLWATCH_SANITIZE=ON
+# The Debian package, from a plain (not sanitized) build of its own:
+# build-plain is configured for /usr/local, the package needs /usr.
+echo "== package"
+tests/package/test_package.sh "$top/build-package"
 echo "== all tests passed"
