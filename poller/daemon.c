@@ -412,8 +412,6 @@ static void on_cycle_done(void *arg) {
   d->cycle = NULL;
   if (!only_new)
     add_figures(&d->acc, &fig);
-  if (d->rec.failed)
-    d->failed = true;
   if (d->stopping || interrupted) {
     record_commit(&d->rec);
     if (d->stopping) {
@@ -438,8 +436,11 @@ static void on_cycle_done(void *arg) {
   d->acc.ended = now_s();
   if (store_cycle_end(d->store, &d->acc, err) != BW_OK)
     log_err("%s", err);
-  record_commit(&d->rec);
-  log_cycle(&d->acc, "done");
+  if (record_commit(&d->rec) && !d->rec.failed)
+    log_cycle(&d->acc, "done");
+  else
+    log_cycle(&d->acc, "done, but not all of it could be stored (the next "
+                       "cycle records the rest)");
   notify_status(d);
   confirm_on_idle(d->conf, after_confirmations, d);
 }
@@ -558,7 +559,10 @@ static void on_finish(uv_timer_t *t) {
     cycle_free(d->cycle);
     d->cycle = NULL;
   }
-  if (!record_commit(&d->rec))
+  /* For run --once, a write that failed at any point (a full disk at the
+   * last commit included) makes the run a failure: nothing of it may be
+   * missing silently.  A daemon fails only if its last commit does. */
+  if (!record_commit(&d->rec) || (d->once && d->rec.failed))
     d->failed = true;
   alert_close(d->relay); /* transfers in flight stay in the outbox */
   d->relay = NULL;

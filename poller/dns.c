@@ -106,12 +106,52 @@ const char *dns_status_name(int status) {
 
 /* ---- answers ---------------------------------------------------------- */
 
+/* Skips a possibly compressed name; returns the offset after it, or -1. */
+static int skip_name(const unsigned char *buf, int len, int off) {
+  while (off < len) {
+    unsigned char c = buf[off];
+    if (c == 0)
+      return off + 1;
+    if ((c & 0xc0) == 0xc0)
+      return off + 2 <= len ? off + 2 : -1;
+    off += c + 1;
+  }
+  return -1;
+}
+
+/* True when the answer section holds an A record whose data is not four
+ * bytes.  c-ares 1.18 skips such records and reports "no data", which
+ * would read as "not listed": a broken answer must stay unknown. */
+static bool has_malformed_a(const unsigned char *buf, int len) {
+  int off, qd, an;
+
+  if (len < 12)
+    return true;
+  qd = buf[4] << 8 | buf[5];
+  an = buf[6] << 8 | buf[7];
+  off = 12;
+  for (int i = 0; i < qd && off >= 0; i++)
+    off = (off = skip_name(buf, len, off)) < 0 ? -1 : off + 4;
+  for (int i = 0; i < an && off >= 0; i++) {
+    if ((off = skip_name(buf, len, off)) < 0 || off + 10 > len)
+      return true;
+    int type = buf[off] << 8 | buf[off + 1];
+    int rdlen = buf[off + 8] << 8 | buf[off + 9];
+    if (type == 1 && rdlen != 4)
+      return true;
+    off += 10 + rdlen;
+  }
+  return off < 0 || off > len;
+}
+
 static void parse_a(struct dns_request *req, const unsigned char *abuf,
                     int alen) {
   struct ares_addrttl ttls[DNS_MAX_ADDRS];
   int n = DNS_MAX_ADDRS;
   int rc = ares_parse_a_reply(abuf, alen, NULL, ttls, &n);
 
+  if (rc == ARES_ENODATA && has_malformed_a(abuf, alen))
+    rc = ARES_EBADRESP;
   if (rc != ARES_SUCCESS) {
     req->status = rc;
     return;

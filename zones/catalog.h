@@ -77,8 +77,9 @@ struct zone *zone_find(const struct catalog *cat, const char *id);
 enum bw_err zone_parse_range(const char *text, uint32_t *lo, uint32_t *hi,
                              char *err);
 
-/* Most A records one answer may carry that are kept; more are ignored. */
-#define ZONE_MAX_CODES 16
+/* Most A records one answer may carry that are kept; more are ignored.
+ * No list uses more than a handful at once. */
+#define ZONE_MAX_CODES 32
 
 enum zone_result {
   ZR_CLEAR,
