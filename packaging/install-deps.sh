@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs every Debian 12 package blwatch needs to build, test and
 # benchmark, and to build and test its Debian package (dpkg-dev for
-# dpkg-shlibdeps, file for CPack, man-db, systemd for systemd-analyze).
+# dpkg-shlibdeps, file for CPack, man-db, systemd for systemd-analyze;
+# clang and its sanitizer/libFuzzer runtimes for the fuzz stage).
 # Run as root (or through sudo).
 set -eu
 
@@ -12,6 +13,7 @@ PACKAGES="
   python3-aiosmtpd openssl
   rbldnsd dnsperf dnsutils time
   dpkg-dev file adduser man-db systemd
+  clang libclang-rt-14-dev
 "
 
 if [ "$(id -u)" -ne 0 ]; then

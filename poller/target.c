@@ -93,23 +93,29 @@ static enum bw_err parse_addr(const char *text, uint64_t max_range,
 static enum bw_err parse_name(const char *text, enum target_kind kind,
                               struct target_spec *out, char *err) {
   size_t len = strlen(text);
-
   struct in_addr a4;
+  char *name;
 
-  if (!qname_valid(text) || strchr(text, '.') == NULL)
+  /* A trailing dot (the fully qualified form) is dropped before the name
+   * is judged, so "example." is one label and "1.2.3.4." an address. */
+  if (!qname_valid(text) || (name = strdup(text)) == NULL)
     return bw_fail(err, BW_EINVAL, "'%.60s' is not a valid domain name",
                    text);
-  if (inet_pton(AF_INET, text, &a4) == 1)
-    return bw_fail(err, BW_EINVAL,
-                   "'%.60s' is an address, not a name (use ip =)", text);
-  out->kind = kind;
-  out->name = strdup(text);
-  if (out->name == NULL)
-    return bw_fail(err, BW_ENOMEM, "out of memory");
-  if (len > 0 && out->name[len - 1] == '.')
-    out->name[len - 1] = '\0';
-  for (char *p = out->name; *p != '\0'; p++)
+  if (len > 0 && name[len - 1] == '.')
+    name[len - 1] = '\0';
+  for (char *p = name; *p != '\0'; p++)
     *p = (char)tolower((unsigned char)*p);
+  if (strchr(name, '.') == NULL || inet_pton(AF_INET, name, &a4) == 1) {
+    free(name);
+    return bw_fail(err, BW_EINVAL,
+                   strchr(text, '.') && strchr(text, '.')[1] != '\0'
+                       ? "'%.60s' is an address, not a name (use ip =)"
+                       : "'%.60s' is not a valid domain name (it needs a "
+                         "dot)",
+                   text);
+  }
+  out->kind = kind;
+  out->name = name;
   return BW_OK;
 }
 

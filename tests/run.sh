@@ -31,6 +31,11 @@ run_suite plain
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite sanitize -DBLWATCH_SANITIZE=ON
+# The libFuzzer fuzzers (clang, build-fuzz), 20 seconds each on a copy of
+# their seed corpora; any crash, leak or broken invariant fails the run
+# (tests/fuzz/README.md).
+echo "== fuzz"
+tests/fuzz/fuzz.sh "$top/build-fuzz" 20
 # The Debian package, from a plain (not sanitized) build of its own:
 # build-plain is configured for /usr/local, the package needs /usr.
 echo "== package"

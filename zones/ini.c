@@ -2,8 +2,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 char *ini_trim(char *s) {
   char *end;
@@ -84,6 +87,39 @@ enum bw_err ini_read_lines_fp(FILE *fp, const char *name, ini_line_fn fn,
   return BW_OK;
 }
 
+/* A pipe handed over as a path (`blwatch -c <(generate-config)`). */
+static bool inherited_pipe(const char *path) {
+  return strncmp(path, "/dev/fd/", 8) == 0 ||
+         strncmp(path, "/proc/self/fd/", 14) == 0;
+}
+
+/* Opens a file for reading.  O_NONBLOCK keeps open() from waiting forever
+ * on a FIFO nobody writes to (a stale one in targets.d would hang every
+ * reload); anything but a regular file is refused, except a pipe passed
+ * as /dev/fd/N. */
+static FILE *open_regular(const char *path, char *err) {
+  struct stat sb;
+  FILE *fp;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+  if (fd < 0) {
+    bw_fail(err, BW_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, &sb) != 0 ||
+      !(S_ISREG(sb.st_mode) || (S_ISFIFO(sb.st_mode) && inherited_pipe(path)))) {
+    bw_fail(err, BW_EIO, "%s: not a regular file", path);
+    close(fd);
+    return NULL;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  if ((fp = fdopen(fd, "r")) == NULL) {
+    bw_fail(err, BW_EIO, "%s: cannot open: %s", path, strerror(errno));
+    close(fd);
+  }
+  return fp;
+}
+
 enum bw_err ini_read_lines(const char *path, ini_line_fn fn, void *arg,
                            char *err) {
   enum bw_err rc;
@@ -91,10 +127,9 @@ enum bw_err ini_read_lines(const char *path, ini_line_fn fn, void *arg,
 
   if (strcmp(path, "-") == 0)
     return ini_read_lines_fp(stdin, "(stdin)", fn, arg, err);
-  fp = fopen(path, "r");
+  fp = open_regular(path, err);
   if (fp == NULL)
-    return bw_fail(err, BW_EIO, "%s: cannot open: %s", path,
-                   strerror(errno));
+    return BW_EIO;
   rc = ini_read_lines_fp(fp, path, fn, arg, err);
   fclose(fp);
   return rc;
