@@ -13,7 +13,7 @@ PACKAGES="
   python3-aiosmtpd openssl
   rbldnsd dnsperf dnsutils time
   dpkg-dev file adduser man-db systemd
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev valgrind
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -230,6 +230,7 @@ struct alert_relay {
   void *idle_arg;
   int64_t idle_deadline; /* retries due before this still count as work */
   uv_timer_t retry;      /* wakes the relay for the next retry */
+  int open_timers;       /* while closing */
 };
 
 /* Rows of the next notice of one channel, as store_outbox_next finds them. */
@@ -450,9 +451,13 @@ enum bw_err alert_open(uv_loop_t *loop, struct store *st, struct recorder *rec,
   return BW_OK;
 }
 
-static void on_tick_closed(uv_handle_t *h) {
+/* Both timers live inside the relay: it is freed after the second one is
+ * closed (libuv runs close callbacks in its own order). */
+static void on_timer_closed(uv_handle_t *h) {
   struct alert_relay *r = h->data;
 
+  if (--r->open_timers > 0)
+    return;
   free(r->chans);
   free(r);
 }
@@ -462,8 +467,9 @@ void alert_close(struct alert_relay *r) {
     return;
   r->idle_fn = NULL;
   curlio_close(r->io); /* aborted notices stay pending in the outbox */
-  uv_close((uv_handle_t *)&r->retry, NULL);
-  uv_close((uv_handle_t *)&r->tick, on_tick_closed);
+  r->open_timers = 2;
+  uv_close((uv_handle_t *)&r->retry, on_timer_closed);
+  uv_close((uv_handle_t *)&r->tick, on_timer_closed);
 }
 
 /* ---- test-alert -------------------------------------------------------- */

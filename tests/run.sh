@@ -31,6 +31,9 @@ run_suite plain
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite sanitize -DBLWATCH_SANITIZE=ON
+# valgrind memcheck over the plain build (tests/valgrind/run.sh).
+echo "== valgrind"
+tests/valgrind/run.sh "$top/build-plain/blwatch"
 # The libFuzzer fuzzers (clang, build-fuzz), 20 seconds each on a copy of
 # their seed corpora; any crash, leak or broken invariant fails the run
 # (tests/fuzz/README.md).
