@@ -69,7 +69,16 @@ for t in "$@"; do
     continue
   fi
   failed="$failed fuzz_$t"
-  echo "fuzz_$t: FAILED (exit $rc) after ${execs:-?} executions"
+  case $rc in
+    70) why="an input ran longer than 10 s" ;;
+    71) why="out of memory" ;;
+    72) why="interrupted by a signal" ;;
+    *) why="exit $rc" ;;
+  esac
+  echo "fuzz_$t: FAILED ($why) after ${execs:-?} executions"
+  if [ -z "$artifacts" ]; then
+    tail -n 15 "$log" | sed 's/^/  | /'
+  fi
   # The report and the stack frames in blwatch's own sources.
   awk -v top="$top/" '/check failed|ERROR: |SUMMARY: |runtime error: / ||
                       (/^ *#[0-9]+ / && index($0, top)) { print "  " $0 }' \
