@@ -280,9 +280,19 @@ static struct chan *chan_get(struct alert_relay *r, const char *name) {
   return grown;
 }
 
+/* Wall-clock unix time in milliseconds: retry times are stored in the
+ * outbox and must survive a restart, so the loop's monotonic clock will
+ * not do. */
+static int64_t wall_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Exponential backoff from the channel's retry delay, capped at an hour,
  * with +-25% jitter so that many channels do not retry in step. */
-static int64_t backoff_s(const struct alert_cfg *a, int64_t attempts) {
+static int64_t backoff_ms(const struct alert_cfg *a, int64_t attempts) {
   double ms = (double)a->retry_ms;
 
   for (int64_t i = 0; i < attempts && ms < 3600e3; i++)
@@ -290,10 +300,9 @@ static int64_t backoff_s(const struct alert_cfg *a, int64_t attempts) {
   if (ms > 3600e3)
     ms = 3600e3;
   ms *= 0.75 + 0.5 * ((double)rand() / RAND_MAX);
-  return ms < 1500 ? 1 : (int64_t)(ms / 1000 + 0.5);
+  return (int64_t)ms;
 }
 
-static void check_idle(struct alert_relay *r);
 
 static void on_sent(void *arg, CURL *easy, CURLcode rc) {
   struct xfer *x = arg;
@@ -316,7 +325,8 @@ static void on_sent(void *arg, CURL *easy, CURLcode rc) {
   } else if (rc != CURLE_ABORTED_BY_CALLBACK) {
     bool dead = a == NULL || now - x->oldest >= (int64_t)(a->give_up_ms / 1000);
     if (store_outbox_failed(r->store, x->notice,
-                            now + (a ? backoff_s(a, x->attempts) : 0), dead,
+                            wall_ms() + (a ? backoff_ms(a, x->attempts) : 0),
+                            dead,
                             x->result, err) != BW_OK)
       log_err("%s", err);
     if (dead)
@@ -344,7 +354,8 @@ static void send_channel(struct alert_relay *r, const struct alert_cfg *a,
 
   if (c == NULL || c->busy)
     return;
-  if (store_outbox_next(r->store, a->name, now, NOTICE_MAX_EVENTS, pick_row,
+  if (store_outbox_next(r->store, a->name, wall_ms(), NOTICE_MAX_EVENTS,
+                        pick_row,
                         &p, &n, err) != BW_OK)
     log_err("%s", err);
   /* New rows wait a little for the rest of their burst to join them. */
@@ -381,24 +392,46 @@ out:
   notice_free(&p.n);
 }
 
-static void on_retry(uv_timer_t *t) { alert_kick(t->data, true); }
+static void on_retry(uv_timer_t *t) {
+  struct alert_relay *r = t->data;
 
-/* Idle: nothing in flight and no retry due before the deadline (a retry
- * due within it is waited for, and the relay woken for it). */
-static void check_idle(struct alert_relay *r) {
-  void (*fn)(void *) = r->idle_fn;
-  int64_t due = 0, now = time(NULL);
+  alert_kick(r, r->idle_fn != NULL);
+}
+
+/* When the next retry of a configured channel is due, in unix ms (0 when
+ * none is).  Rows of a channel removed from the config stay in the
+ * outbox, shown by status, until the channel comes back. */
+static int64_t next_due(struct alert_relay *r) {
+  int64_t first = 0, due;
   char err[BW_ERRLEN];
 
-  if (fn == NULL || r->busy > 0)
-    return;
-  if (store_outbox_next_due(r->store, &due, err) != BW_OK)
-    log_err("%s", err);
-  if (due > 0 && due < r->idle_deadline) {
-    uv_timer_start(&r->retry, on_retry,
-                   due > now ? (uint64_t)(due - now) * 1000 : 0, 0);
-    return;
+  for (size_t i = 0; i < r->cfg->nalerts; i++) {
+    if (store_outbox_next_due(r->store, r->cfg->alerts[i].name, &due, err) !=
+        BW_OK)
+      log_err("%s", err);
+    else if (due > 0 && (first == 0 || due < first))
+      first = due;
   }
+  return first;
+}
+
+/* Wakes the relay for the next retry to the millisecond (the tick looks
+ * only once a second) and, when someone waits for the relay to fall idle,
+ * tells them once nothing is in flight and no retry falls due before
+ * their deadline. */
+static void check_idle(struct alert_relay *r) {
+  void (*fn)(void *) = r->idle_fn;
+  int64_t due, now = wall_ms();
+
+  if (r->busy > 0)
+    return; /* on_sent kicks again */
+  due = next_due(r);
+  if (due > now)
+    uv_timer_start(&r->retry, on_retry, (uint64_t)(due - now), 0);
+  if (fn == NULL)
+    return;
+  if (due > now && due < r->idle_deadline * 1000)
+    return;
   r->idle_fn = NULL;
   fn(r->idle_arg);
 }

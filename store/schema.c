@@ -89,6 +89,10 @@ static const char *const migrations[] = {
      * duplicates). */
     "ALTER TABLE outbox ADD COLUMN notice INTEGER;"
     "CREATE INDEX outbox_notice ON outbox(notice);",
+    /* 2 -> 3: retry times in milliseconds.  Whole seconds made a 1 s retry
+     * come anywhere from 0 to 1 s after the failure. */
+    "ALTER TABLE outbox RENAME COLUMN next_attempt TO due_ms;"
+    "UPDATE outbox SET due_ms = due_ms * 1000;",
 };
 
 int schema_latest(void) {

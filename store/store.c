@@ -43,30 +43,30 @@
     " result, codes, meanings, reason, delist, detail, cycle)"               \
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")               \
   X(OUTBOX_ADD,                                                               \
-    "INSERT INTO outbox(event, channel, created, next_attempt)"              \
-    " VALUES(?1, ?2, ?3, ?3)")                                                \
+    "INSERT INTO outbox(event, channel, created, due_ms)"                    \
+    " VALUES(?1, ?2, ?3, ?3 * 1000)")                                                \
   X(OUTBOX_PENDING,                                                           \
     "SELECT count(*) FROM outbox WHERE delivered IS NULL AND dead = 0")      \
   X(OUTBOX_RETRY,                                                             \
     "SELECT notice FROM outbox WHERE channel = ?1 AND delivered IS NULL"     \
-    " AND dead = 0 AND notice IS NOT NULL AND next_attempt <= ?2"            \
+    " AND dead = 0 AND notice IS NOT NULL AND due_ms <= ?2"                  \
     " ORDER BY notice LIMIT 1")                                               \
   X(OUTBOX_ROWS,                                                              \
-    "SELECT o.id, o.notice, o.attempts, o.created, o.next_attempt, e.id,"    \
+    "SELECT o.id, o.notice, o.attempts, o.created, o.due_ms, e.id,"          \
     " e.at, e.type, e.target, e.target_key, e.label, e.list, e.zone,"        \
     " e.result, e.codes, e.meanings, e.reason, e.delist, e.detail, e.cycle"  \
     " FROM outbox o JOIN events e ON e.id = o.event WHERE o.channel = ?1"    \
     " AND o.delivered IS NULL AND o.dead = 0 AND (CASE WHEN ?2 = 0 THEN"     \
-    " o.notice IS NULL AND o.next_attempt <= ?3 ELSE o.notice = ?2 END)"     \
+    " o.notice IS NULL AND o.due_ms <= ?3 ELSE o.notice = ?2 END)"           \
     " ORDER BY o.id LIMIT ?4")                                                \
   X(OUTBOX_GROUP, "UPDATE outbox SET notice = ?2 WHERE id = ?1")             \
   X(OUTBOX_NEXT_DUE,                                                          \
-    "SELECT min(next_attempt) FROM outbox WHERE delivered IS NULL"           \
-    " AND dead = 0")                                                          \
+    "SELECT min(due_ms) FROM outbox WHERE channel = ?1"                      \
+    " AND delivered IS NULL AND dead = 0")                                                          \
   X(OUTBOX_DELIVERED,                                                         \
     "UPDATE outbox SET delivered = ?2, last_error = NULL WHERE notice = ?1") \
   X(OUTBOX_FAILED,                                                            \
-    "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2,"          \
+    "UPDATE outbox SET attempts = attempts + 1, due_ms = ?2,"                \
     " dead = ?3, last_error = ?4 WHERE notice = ?1")                          \
   X(ZONE_GET, "SELECT health, checked, since FROM zones WHERE list = ?1")    \
   X(ZONE_PUT,                                                                 \
@@ -235,7 +235,11 @@ static enum bw_err set_pragmas(struct store *st, char *err) {
   sqlite3_finalize(s);
   if (!wal)
     return db_fail(st, err, "cannot use WAL mode (not a database?)");
-  return exec(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+  /* temp_store can only change before the temp schema is first used (a
+   * migration's ALTER TABLE uses it), so it is set here, once. */
+  return exec(st,
+              "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+              " PRAGMA temp_store = MEMORY",
               err);
 }
 
@@ -385,7 +389,6 @@ enum bw_err store_target_put(struct store *st, const char *kind,
  * is dropped afterwards. */
 enum bw_err store_sync_start(struct store *st, char *err) {
   enum bw_err rc = exec(st,
-                        "PRAGMA temp_store = MEMORY;"
                         "CREATE TEMP TABLE IF NOT EXISTS sync_targets("
                         " key TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT);"
                         "DELETE FROM temp.sync_targets;",
@@ -530,14 +533,19 @@ enum bw_err store_targets_next(struct store *st, int64_t after,
   return BW_OK;
 }
 
-static enum bw_err count_query(struct store *st, enum stmt_id id, int64_t *n,
+/* Steps s, already reset and bound, for one number. */
+static enum bw_err count_bound(struct store *st, sqlite3_stmt *s, int64_t *n,
                                char *err) {
-  sqlite3_stmt *s = stmt(st, id);
   int rc = sqlite3_step(s);
 
   *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
   sqlite3_reset(s);
   return rc == SQLITE_ROW ? BW_OK : db_fail(st, err, "cannot count");
+}
+
+static enum bw_err count_query(struct store *st, enum stmt_id id, int64_t *n,
+                               char *err) {
+  return count_bound(st, stmt(st, id), n, err);
 }
 
 
@@ -848,12 +856,12 @@ enum bw_err store_status_each(struct store *st,
 /* ---- outbox relay ------------------------------------------------------ */
 
 static int64_t retry_notice(struct store *st, const char *channel,
-                            int64_t now, int *rc) {
+                            int64_t now_ms, int *rc) {
   sqlite3_stmt *s = stmt(st, S_OUTBOX_RETRY);
   int64_t notice = 0;
 
   bind_text(s, 1, channel);
-  sqlite3_bind_int64(s, 2, now);
+  sqlite3_bind_int64(s, 2, now_ms);
   *rc = sqlite3_step(s);
   if (*rc == SQLITE_ROW)
     notice = sqlite3_column_int64(s, 0);
@@ -862,7 +870,7 @@ static int64_t retry_notice(struct store *st, const char *channel,
 }
 
 enum bw_err store_outbox_next(struct store *st, const char *channel,
-                              int64_t now, size_t max,
+                              int64_t now_ms, size_t max,
                               void (*fn)(void *arg,
                                          const struct store_outbox_row *r),
                               void *arg, size_t *n, char *err) {
@@ -871,13 +879,13 @@ enum bw_err store_outbox_next(struct store *st, const char *channel,
   int rc;
 
   *n = 0;
-  notice = retry_notice(st, channel, now, &rc);
+  notice = retry_notice(st, channel, now_ms, &rc);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return db_fail(st, err, "cannot read the outbox");
   s = stmt(st, S_OUTBOX_ROWS);
   bind_text(s, 1, channel);
   sqlite3_bind_int64(s, 2, notice);
-  sqlite3_bind_int64(s, 3, now);
+  sqlite3_bind_int64(s, 3, now_ms);
   sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     struct store_outbox_row r = {
@@ -885,7 +893,7 @@ enum bw_err store_outbox_next(struct store *st, const char *channel,
         .notice = sqlite3_column_int64(s, 1),
         .attempts = sqlite3_column_int64(s, 2),
         .created = sqlite3_column_int64(s, 3),
-        .next_attempt = sqlite3_column_int64(s, 4),
+        .due_ms = sqlite3_column_int64(s, 4),
         .ev = {.id = sqlite3_column_int64(s, 5),
                .at = sqlite3_column_int64(s, 6),
                .type = col_text(s, 7),
@@ -911,9 +919,12 @@ enum bw_err store_outbox_next(struct store *st, const char *channel,
   return BW_OK;
 }
 
-enum bw_err store_outbox_next_due(struct store *st, int64_t *when,
-                                  char *err) {
-  return count_query(st, S_OUTBOX_NEXT_DUE, when, err);
+enum bw_err store_outbox_next_due(struct store *st, const char *channel,
+                                  int64_t *when, char *err) {
+  sqlite3_stmt *s = stmt(st, S_OUTBOX_NEXT_DUE);
+
+  bind_text(s, 1, channel);
+  return count_bound(st, s, when, err);
 }
 
 enum bw_err store_outbox_group(struct store *st, const int64_t *ids,
@@ -946,12 +957,12 @@ enum bw_err store_outbox_delivered(struct store *st, int64_t notice,
 }
 
 enum bw_err store_outbox_failed(struct store *st, int64_t notice,
-                                int64_t next_attempt, bool dead,
+                                int64_t due_ms, bool dead,
                                 const char *error, char *err) {
   sqlite3_stmt *s = stmt(st, S_OUTBOX_FAILED);
 
   sqlite3_bind_int64(s, 1, notice);
-  sqlite3_bind_int64(s, 2, next_attempt);
+  sqlite3_bind_int64(s, 2, due_ms);
   sqlite3_bind_int(s, 3, dead);
   bind_text(s, 4, error);
   return run(st, s, "cannot record a failed notice", err);

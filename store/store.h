@@ -177,32 +177,34 @@ struct store_outbox_row {
   int64_t notice; /* 0: not yet part of a notice */
   int64_t attempts;
   int64_t created;
-  int64_t next_attempt;
+  int64_t due_ms; /* unix time in milliseconds */
   struct store_event ev;
 };
 
 /* The next notice due on channel: the rows of a notice already tried
  * (retries keep their events), or else up to max rows not yet in a
- * notice.  Rows due after now are left.  fn is called for each row of
+ * notice.  Rows due after now_ms (unix time in milliseconds) are left.  fn is called for each row of
  * the group, in id order; *n is how many. */
 enum bw_err store_outbox_next(struct store *st, const char *channel,
-                              int64_t now, size_t max,
+                              int64_t now_ms, size_t max,
                               void (*fn)(void *arg,
                                          const struct store_outbox_row *r),
                               void *arg, size_t *n, char *err);
 
-/* When the next pending row is due (0 when none is pending). */
-enum bw_err store_outbox_next_due(struct store *st, int64_t *when,
-                                  char *err);
+/* When the next pending row of channel is due, in unix milliseconds (0
+ * when none is pending). */
+enum bw_err store_outbox_next_due(struct store *st, const char *channel,
+                                  int64_t *when, char *err);
 
 /* Makes rows ids[0..n) one notice whose id is ids[0]. */
 enum bw_err store_outbox_group(struct store *st, const int64_t *ids,
                                size_t n, char *err);
 enum bw_err store_outbox_delivered(struct store *st, int64_t notice,
                                    int64_t now, char *err);
-/* A failed attempt: retried at next_attempt, or given up when dead. */
+/* A failed attempt: retried at due_ms (unix milliseconds), or given up
+ * when dead. */
 enum bw_err store_outbox_failed(struct store *st, int64_t notice,
-                                int64_t next_attempt, bool dead,
+                                int64_t due_ms, bool dead,
                                 const char *error, char *err);
 
 /* Per channel: rows waiting, rows given up, and the last error. */

@@ -48,6 +48,11 @@ static void creates_latest_schema(void **state) {
   (void)state;
   assert_int_equal(store_open(path, 0, &st, err), BW_OK);
   assert_int_equal(store_schema_version(st), store_schema_latest());
+  /* Target sync works right after the migrations, inside a transaction
+   * as run does it (its TEMP table once failed after their ALTER TABLE). */
+  assert_int_equal(store_begin(st, err), BW_OK);
+  assert_int_equal(store_sync_start(st, err), BW_OK);
+  store_rollback(st);
   store_close(st);
   /* The read-only open used by status works on what the writer made. */
   assert_int_equal(store_open(path, STORE_READONLY, &st, err), BW_OK);
@@ -75,7 +80,9 @@ static void migrates_from_first_schema(void **state) {
            "INSERT INTO state VALUES(7, 'spamhaus-zen', 'listed',"
            " '[\"127.0.0.2\"]', '[\"SBL\"]', 'r', NULL, 100, 200);"
            "INSERT INTO events(at, type, target, target_key, list)"
-           " VALUES(100, 'listed', 7, '192.0.2.10', 'spamhaus-zen');");
+           " VALUES(100, 'listed', 7, '192.0.2.10', 'spamhaus-zen');"
+           "INSERT INTO outbox(event, channel, created, next_attempt)"
+           " VALUES(1, 'ops', 100, 160);");
   assert_int_equal(store_open(path, 0, &st, err), BW_OK);
   assert_int_equal(store_schema_version(st), store_schema_latest());
   assert_int_equal(store_targets_next(st, 0, t, 4, &n, err), BW_OK);
@@ -87,6 +94,14 @@ static void migrates_from_first_schema(void **state) {
   assert_string_equal(states[0].result, "listed");
   assert_string_equal(states[0].codes, "[\"127.0.0.2\"]");
   assert_int_equal(states[0].since, 100);
+  /* v3 keeps retry times in milliseconds: the pending row is still due
+   * at the same instant. */
+  int64_t due;
+  assert_int_equal(store_outbox_next_due(st, "ops", &due, err), BW_OK);
+  assert_int_equal(due, 160000);
+  assert_int_equal(store_begin(st, err), BW_OK);
+  assert_int_equal(store_sync_start(st, err), BW_OK);
+  store_rollback(st);
   store_close(st);
 }
 
