@@ -34,11 +34,11 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # valgrind memcheck over the plain build (tests/valgrind/run.sh).
 echo "== valgrind"
 tests/valgrind/run.sh "$top/build-plain/blwatch"
-# The libFuzzer fuzzers (clang, build-fuzz), 20 seconds each on a copy of
+# The libFuzzer fuzzers (clang, build-fuzz), 10 seconds each on a copy of
 # their seed corpora; any crash, leak or broken invariant fails the run
 # (tests/fuzz/README.md).
 echo "== fuzz"
-tests/fuzz/fuzz.sh "$top/build-fuzz" 20
+tests/fuzz/fuzz.sh "$top/build-fuzz" 10
 # The Debian package, from a plain (not sanitized) build of its own:
 # build-plain is configured for /usr/local, the package needs /usr.
 echo "== package"
