@@ -84,6 +84,8 @@ struct parse_state {
   int servers_line;
   int dqs_line;
   int use_line, skip_line;
+  int catalog_line;
+  int *extra_lines; /* of each [zones] extra, as cfg->extra */
 };
 
 static const char *const sections[] = {"poller", "resolver", "targets",
@@ -202,12 +204,20 @@ static enum bw_err add_raw_target(struct parse_state *st,
   return BW_OK;
 }
 
-static enum bw_err add_extra(struct config *cfg, const char *v, char *err) {
+static enum bw_err add_extra(struct parse_state *st, const char *v,
+                             int line, char *err) {
+  struct config *cfg = st->cfg;
   char **grown = realloc(cfg->extra, (cfg->nextra + 1) * sizeof(*grown));
+  int *lines;
 
   if (grown == NULL)
     return bw_fail(err, BW_ENOMEM, "out of memory");
   cfg->extra = grown;
+  lines = realloc(st->extra_lines, (cfg->nextra + 1) * sizeof(*lines));
+  if (lines == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  st->extra_lines = lines;
+  lines[cfg->nextra] = line;
   grown[cfg->nextra] = NULL;
   cfg->nextra++;
   return dup_into(&grown[cfg->nextra - 1], v, err);
@@ -221,6 +231,14 @@ static bool alert_key_set(const struct alert_cfg *a, const struct opt *o) {
   if (o->type == OPT_DURATION)
     return *(const uint64_t *)(const void *)field != 0;
   return *(char *const *)(const void *)field != NULL;
+}
+
+/* Keys whose empty value means something: servers (the system
+ * resolver), skip (nothing) and dqs_key (checked with its own message).
+ * Any other empty value is a mistake, never a silent default. */
+static bool may_be_empty(const char *key) {
+  return strcmp(key, "servers") == 0 || strcmp(key, "skip") == 0 ||
+         strcmp(key, "dqs_key") == 0;
 }
 
 /* Repeated list keys (to = a, then to = b) accumulate. */
@@ -243,11 +261,23 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
 
   if (e->key == NULL)
     return section_start(st, e, err);
+  if (e->value[0] == '\0' && strcmp(e->section, "targets") != 0 &&
+      !may_be_empty(e->key))
+    return bw_fail(err, BW_EINVAL, "'%s' has no value (remove the line for "
+                   "the default)", e->key);
+  if (alert && strcmp(e->key, "url") == 0)
+    st->alert->url_line = e->line;
+  if (alert && strcmp(e->key, "events") == 0)
+    st->alert->events_line = e->line;
+  /* A CR would let an address add mail headers. */
+  if (alert && (strcmp(e->key, "from") == 0 || strcmp(e->key, "to") == 0) &&
+      strpbrk(e->value, "\r\n") != NULL)
+    return bw_fail(err, BW_EINVAL, "bad address in '%s'", e->key);
   if (strcmp(e->section, "targets") == 0 &&
       strcmp(e->key, "max_range") != 0)
     return add_raw_target(st, e, err);
   if (strcmp(e->section, "zones") == 0 && strcmp(e->key, "extra") == 0)
-    return add_extra(st->cfg, e->value, err);
+    return add_extra(st, e->value, e->line, err);
   if (alert && strcmp(e->key, "to") == 0 && st->alert->to != NULL)
     return append_list(&st->alert->to, e->value, err);
   for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
@@ -266,6 +296,8 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
       st->servers_line = e->line;
     if (strcmp(e->key, "dqs_key") == 0)
       st->dqs_line = e->line;
+    if (strcmp(e->key, "catalog") == 0)
+      st->catalog_line = e->line;
     return set_opt(o, alert ? (void *)st->alert : (void *)st->cfg, e->value,
                    err);
   }
@@ -413,6 +445,23 @@ static enum bw_err apply_selection(struct config *cfg, const char *list,
   return BW_OK;
 }
 
+/* Loads one catalog.  An error inside it names the catalog's own line;
+ * one opening it (missing, unreadable, not a file) also names the config
+ * line that asked for it. */
+static enum bw_err load_catalog(struct config *cfg, const char *path,
+                                int line, char *err) {
+  size_t n = strlen(path);
+  char msg[BW_ERRLEN];
+  enum bw_err rc = zone_catalog_load(&cfg->cat, path, msg);
+
+  if (rc == BW_OK)
+    return BW_OK;
+  if (line > 0 && cfg->path != NULL && strncmp(msg, path, n) == 0 &&
+      strncmp(msg + n, ": ", 2) == 0)
+    return bw_fail(err, rc, "%s:%d: catalog %s", cfg->path, line, msg);
+  return bw_fail(err, rc, "%s", msg);
+}
+
 static enum bw_err load_zones(struct config *cfg, struct parse_state *st,
                               char *err) {
   enum bw_err rc;
@@ -420,9 +469,9 @@ static enum bw_err load_zones(struct config *cfg, struct parse_state *st,
   if (cfg->catalog_path == NULL &&
       dup_into(&cfg->catalog_path, cfg_default_catalog(), err) != BW_OK)
     return BW_ENOMEM;
-  rc = zone_catalog_load(&cfg->cat, cfg->catalog_path, err);
+  rc = load_catalog(cfg, cfg->catalog_path, st->catalog_line, err);
   for (size_t i = 0; rc == BW_OK && i < cfg->nextra; i++)
-    rc = zone_catalog_load(&cfg->cat, cfg->extra[i], err);
+    rc = load_catalog(cfg, cfg->extra[i], st->extra_lines[i], err);
   if (rc == BW_OK && cfg->dqs_key != NULL)
     rc = zone_catalog_apply_dqs(&cfg->cat, cfg->dqs_key, err);
   if (rc != BW_OK)
@@ -499,10 +548,6 @@ static enum bw_err add_event(void *arg, char *item, char *err) {
                  item);
 }
 
-static bool has_crlf(const char *s) {
-  return s != NULL && strpbrk(s, "\r\n") != NULL;
-}
-
 static enum bw_err check_alert(struct alert_cfg *a, char *err) {
   const char *missing = NULL;
   struct mask_state m = {0};
@@ -528,18 +573,15 @@ static enum bw_err check_alert(struct alert_cfg *a, char *err) {
                   strncmp(a->url, "https://", 8) != 0)
     return bw_fail(err, BW_EINVAL,
                    "%s:%d: [alert \"%s\"] url must start with %s", a->file,
-                   a->line, a->name,
+                   a->url_line, a->name,
                    email ? "smtp:// or smtps://" : "http:// or https://");
-  if (has_crlf(a->from) || has_crlf(a->to))
-    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"]: bad address",
-                   a->file, a->line, a->name);
   if (a->events != NULL) {
     char *copy = strdup(a->events);
     enum bw_err rc = copy ? ini_split(copy, add_event, &m, msg) : BW_ENOMEM;
     free(copy);
     if (rc != BW_OK)
       return bw_fail(err, rc, "%s:%d: [alert \"%s\"] events: %s", a->file,
-                     a->line, a->name, msg);
+                     a->events_line, a->name, msg);
   }
   a->event_mask = a->events != NULL ? m.mask : ~0u;
   if (a->retry_ms == 0)
@@ -578,6 +620,7 @@ static void free_raw(struct parse_state *st) {
     free(st->raw[i].value);
   }
   free(st->raw);
+  free(st->extra_lines);
 }
 
 /* A DQS key becomes one DNS label: letters and digits, 1 to 63 of them. */

@@ -39,7 +39,8 @@ struct alert_cfg {
   char *password; /* loaded secrets: never printed or logged */
   char *secret;
   char *file;
-  int line;
+  int line;     /* of the section header */
+  int url_line, events_line; /* for errors found after the section */
 };
 
 struct config {

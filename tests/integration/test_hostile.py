@@ -418,7 +418,8 @@ def values(rep, w):
         ("[poller]\ninterval = 1e3\n", 2, "expected a duration"),
         ("[poller]\ninterval = 30s\n", 2, "out of range"),
         ("[poller]\ninterval = 99999999999999999999d\n", 2, "too long"),
-        ("[poller]\ninterval =\n", 2, "expected a duration"),
+        ("[poller]\ninterval =\n", 2, "'interval' has no value"),
+        ("[poller]\ndatabase =\n", 2, "'database' has no value"),
         ("[poller]\nconcurrency = 0\n", 2, "out of range"),
         ("[poller]\nconcurrency = 99999999999999999999999\n", 2, "too large"),
         ("[poller]\nrate = ten\n", 2, "expected a number"),
@@ -508,20 +509,22 @@ def catalogs(rep, w):
               % (w.catalog, w.path("extra.conf")), footer=False,
               stderr_re=r"3 of 3 zones enabled")
     w.write("cat-empty.conf", "")
+    # A catalog that has no line to name: the config line that named it,
+    # then the catalog.
     config_check(rep, w, "empty catalog",
-                 "[zones]\ncatalog = %s\n" % w.path("cat-empty.conf"), None,
-                 "no zones defined", footer=False, file="cat-empty.conf")
+                 "[zones]\ncatalog = %s\n" % w.path("cat-empty.conf"), 2,
+                 "catalog .*cat-empty.conf: no zones defined", footer=False)
     w.write("cat-comments.conf", "; only\n# comments\n\n")
     config_check(rep, w, "catalog of comments only",
-                 "[zones]\ncatalog = %s\n" % w.path("cat-comments.conf"), None,
-                 "no zones defined", footer=False, file="cat-comments.conf")
+                 "[zones]\ncatalog = %s\n" % w.path("cat-comments.conf"), 2,
+                 "catalog .*cat-comments.conf: no zones defined", footer=False)
     config_check(rep, w, "missing catalog",
-                 "[zones]\ncatalog = %s\n" % w.path("nosuch.conf"), None,
-                 "cannot open", footer=False, file="nosuch.conf")
+                 "[zones]\ncatalog = %s\n" % w.path("nosuch.conf"), 2,
+                 "catalog .*nosuch.conf: cannot open", footer=False)
     config_check(rep, w, "missing extra catalog",
                  "[zones]\ncatalog = %s\nextra = %s\n"
-                 % (w.catalog, w.path("nosuch-extra.conf")), None,
-                 "cannot open", footer=False, file="nosuch-extra.conf")
+                 % (w.catalog, w.path("nosuch-extra.conf")), 3,
+                 "catalog .*nosuch-extra.conf: cannot open", footer=False)
     # The catalog of names(): a zone name with a 64-character label.
     w.write("cat2.conf", "[t-x]\nzone = %s.bl.test\nkind = ip4\n" % ("z" * 64))
     config_check(rep, w, "catalog zone label of 64 characters",
@@ -735,8 +738,9 @@ def stdin_and_command_line(rep, w):
            conf=bad, where="bad.conf:2", problem="not an IP address")
 
 
-def known_bugs(rep, w):
-    """Fail until fixed (tests/fuzz/README.md has the details)."""
+def regressions(rep, w):
+    """Bugs found (by the fuzzers and these tests) and fixed, kept so that
+    they stay fixed."""
     # fifo_target_file: a named pipe matched by a `file =` glob (say one
     # left in targets.d) is opened like a file, and open() waits for a
     # writer forever: config-check, check and run (and a SIGHUP reload)
@@ -751,10 +755,7 @@ def known_bugs(rep, w):
              "[targets]\nfile = %s/*.list\n" % w.path("fifo.d"), fifo),
             ("a FIFO as the catalog",
              "[zones]\ncatalog = %s\n" % fifo, fifo)):
-        title = "bug_fifo_target_file: " + name
-        if skip_bugs():
-            rep.result(title, [], skip="known bug (BLWATCH_SKIP_BUGS=1)")
-            continue
+        title = "fifo_target_file (fixed): " + name
         conf = w.conf(body, footer="catalog" not in body)
         try:
             p = w.run(["config-check"], conf=conf, timeout=10)
@@ -768,17 +769,13 @@ def known_bugs(rep, w):
                                                    p.stderr_text.strip()))
         rep.result(title, fails)
 
-    # trailing_dot_name: parse_name() checks the name with its trailing
+    # trailing_dot_name: parse_name() checked the name with its trailing
     # dot, so a single label ("example.") passes the "needs a dot" check
     # and "1.2.3.4." passes the "is an address" check.  config-check
     # accepts them and prints `domain = example`, which config-check then
     # refuses: the effective settings it prints are not a valid config.
     for value in ("example.", "1.2.3.4.", "localhost."):
         for key in ("domain", "host"):
-            if skip_bugs():
-                rep.result("bug_trailing_dot_name: %s = %s" % (key, value),
-                           [], skip="known bug (BLWATCH_SKIP_BUGS=1)")
-                continue
             conf = w.conf("[targets]\n%s = %s\n" % (key, value),
                           name="dot.conf")
             p = w.run(["config-check"], conf=conf)
@@ -795,7 +792,7 @@ def known_bugs(rep, w):
                     re.escape(conf) + r":2: ", p.stderr_text):
                 fails.append("exit %d, stderr: %s"
                              % (p.returncode, p.stderr_text.strip()))
-            rep.result("bug_trailing_dot_name: %s = %s" % (key, value), fails)
+            rep.result("trailing_dot_name (fixed): %s = %s" % (key, value), fails)
 
 
 def main():
@@ -808,7 +805,7 @@ def main():
         for group in (addresses_and_ranges, names, long_lines,
                       keys_and_sections, values, catalogs, target_files,
                       missing_unreadable_empty, garbage, secrets,
-                      stdin_and_command_line, known_bugs):
+                      stdin_and_command_line, regressions):
             print("== %s" % group.__name__, flush=True)
             group(rep, w)
     finally:

@@ -178,10 +178,10 @@ static void line_too_long_is_an_error(void **state) {
   free(text);
 }
 
-/* BUG: INI_MAX_LINE promises "longest line accepted; longer lines are an
+/* Fixed bug, kept as a regression test: INI_MAX_LINE promises "longest line accepted; longer lines are an
  * error", but read_line() keeps INI_MAX_LINE + 1 bytes, so a line of 4097
  * bytes is accepted. */
-static void bug_line_one_byte_too_long_is_accepted(void **state) {
+static void fixed_line_one_byte_too_long_is_accepted(void **state) {
   struct seen s = {.buf = ""};
   char err[BW_ERRLEN] = "";
   char *text = long_line(INI_MAX_LINE + 1, 'x', "\n");
@@ -476,10 +476,10 @@ static void duration_values(void **state) {
                    BW_ERANGE);
 }
 
-/* BUG: ini_duration() hands the text to strtod(), so hexadecimal and
+/* Fixed bug, kept as a regression test: ini_duration() hands the text to strtod(), so hexadecimal and
  * exponent forms are taken: "0x10" is 16 seconds, "1e3" is 1000 seconds
  * and "1e3h" is 41 days.  Durations are "a number with s, m, h or d". */
-static void bug_duration_accepts_hex_and_exponents(void **state) {
+static void fixed_duration_accepts_hex_and_exponents(void **state) {
   static const char *bad[] = {"0x10", "0x1p4s", "1e3", "1e3h", "2E1m"};
   char err[BW_ERRLEN];
   uint64_t ms;
@@ -557,7 +557,7 @@ int main(void) {
       cmocka_unit_test(callback_error_gets_prefix),
       cmocka_unit_test(line_of_max_length_is_accepted),
       cmocka_unit_test(line_too_long_is_an_error),
-      cmocka_unit_test(bug_line_one_byte_too_long_is_accepted),
+      cmocka_unit_test(fixed_line_one_byte_too_long_is_accepted),
       cmocka_unit_test(nul_byte_is_an_error),
       cmocka_unit_test(missing_file_is_eio),
       cmocka_unit_test(directory_is_a_read_error),
@@ -571,7 +571,7 @@ int main(void) {
       cmocka_unit_test(bool_values),
       cmocka_unit_test(uint_values),
       cmocka_unit_test(duration_values),
-      cmocka_unit_test(bug_duration_accepts_hex_and_exponents),
+      cmocka_unit_test(fixed_duration_accepts_hex_and_exponents),
       cmocka_unit_test(split_lists),
       cmocka_unit_test(trim_in_place),
       cmocka_unit_test(error_names),
