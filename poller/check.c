@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "identity.h"
 #include "json.h"
 #include "scan.h"
 
@@ -65,6 +66,7 @@ struct check {
   size_t dcap;
   struct dns_engine *engine;
   struct scan *scan;
+  char **identity; /* per target, with --identity: JSON or text */
   bool failed; /* out of memory */
 };
 
@@ -421,7 +423,11 @@ static void print_json(const struct check *c, FILE *out) {
       json_result(c, out, t, z, first);
       first = false;
     }
-    fputs("]}", out);
+    fputs("]", out);
+    if (c->identity != NULL)
+      fprintf(out, ",\"identity\":%s",
+              c->identity[t] ? c->identity[t] : "null");
+    fputs("}", out);
   }
   count(c, &s);
   fprintf(out,
@@ -512,6 +518,38 @@ static void text_zone_health(const struct check *c, FILE *out) {
     fputs("\n", out);
 }
 
+/* check --identity: each target's identity after its coverage lines. */
+static void text_identity(const struct check *c, FILE *out) {
+  char buf[64];
+
+  for (size_t t = 0; c->identity != NULL && t < c->ntargets; t++) {
+    const struct check_target *ct = &c->targets[t];
+    fprintf(out, "%sIdentity of %s%s%s%s:\n%s", t ? "" : "\n",
+            target_text(ct, buf), ct->label ? " (" : "",
+            ct->label ? ct->label : "", ct->label ? ")" : "",
+            c->identity[t] ? c->identity[t]
+                           : "    (the checks could not run)\n");
+  }
+}
+
+/* Runs the identity checks of every target (after the zone lookups). */
+static bool run_identity(struct check *c) {
+  struct identity_target *t = calloc(c->ntargets + 1, sizeof(*t));
+
+  if (t == NULL)
+    return false;
+  for (size_t i = 0; i < c->ntargets; i++) {
+    t[i].is_domain = c->targets[i].is_domain;
+    t[i].is_v6 = c->targets[i].is_v6;
+    memcpy(t[i].addr, c->targets[i].addr, 16);
+    t[i].name = c->targets[i].name;
+  }
+  c->identity = identity_run_all(&c->loop, c->engine, t, c->ntargets,
+                                 c->opts->json);
+  free(t);
+  return c->identity != NULL;
+}
+
 static void print_text(const struct check *c, FILE *out) {
   struct summary s;
   size_t clean_targets = 0;
@@ -541,6 +579,7 @@ static void print_text(const struct check *c, FILE *out) {
   if (clean_targets > 0)
     fprintf(out, "%zu more targets clean on every zone that applies\n",
             clean_targets);
+  text_identity(c, out);
   fprintf(out, "\n%zu target%s, %zu zone%s: %zu listing%s on %zu target%s, "
                "%zu clean, %zu unknown\n",
           c->ntargets, PLURAL(c->ntargets), c->nzones, PLURAL(c->nzones),
@@ -617,6 +656,7 @@ static void check_free(struct check *c) {
   for (size_t i = 0; c->resolved && i < c->nspecs; i++)
     free(c->resolved[i].a);
   free(c->resolved);
+  identity_strings_free(c->identity, c->ntargets);
   free(c->details);
   free(c->results);
   free(c->targets);
@@ -647,7 +687,8 @@ int check_run(struct config *cfg, struct target_spec *specs, size_t nspecs,
       scan_open(c.engine, c.zones, c.nzones, &check_ops, &c, &c.scan, err) !=
           BW_OK) {
     fprintf(stderr, "blwatch: %s\n", c.zones ? err : "out of memory");
-  } else if (!run_lookups(&c, &incomplete)) {
+  } else if (!run_lookups(&c, &incomplete) ||
+             (opts->identity && !run_identity(&c))) {
     fprintf(stderr, "blwatch: out of memory\n");
   } else {
     struct summary s;

@@ -12,6 +12,7 @@ struct check_opts {
   bool json;
   bool table_color; /* unused for now: plain text everywhere */
   bool stats;       /* print engine figures on stderr */
+  bool identity;    /* also the sender identity checks (PTR, SPF...) */
 };
 
 /* Looks up specs (or cfg's targets when nspecs is 0) against cfg's

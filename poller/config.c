@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "http.h"
 #include "ini.h"
 #include "log.h"
 #include "transition.h"
@@ -48,6 +49,8 @@ static const struct opt options[] = {
     {"zones", "skip", OPT_STR, C(skip), 0, 0, NULL},
     {"zones", "dqs_key", OPT_STR, C(dqs_key), 0, 0, NULL},
     {"identity", "enabled", OPT_BOOL, C(identity), 0, 0, NULL},
+    {"http", "listen", OPT_STR, C(http_listen), 0, 0, NULL},
+    {"http", "token_file", OPT_STR, C(http_token_file), 0, 0, NULL},
     {"alert", "type", OPT_CHOICE, A(type), 0, 0, "email webhook"},
     {"alert", "url", OPT_STR, A(url), 0, 0, NULL},
     {"alert", "starttls", OPT_CHOICE, A(starttls), 0, 0, "required try no"},
@@ -89,7 +92,8 @@ struct parse_state {
 };
 
 static const char *const sections[] = {"poller", "resolver", "targets",
-                                       "zones", "identity", "alert"};
+                                       "zones", "identity", "alert",
+                                       "http"};
 
 static enum bw_err dup_into(char **slot, const char *v, char *err) {
   char *copy = strdup(v);
@@ -298,6 +302,8 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
       st->dqs_line = e->line;
     if (strcmp(e->key, "catalog") == 0)
       st->catalog_line = e->line;
+    if (strcmp(e->section, "http") == 0 && strcmp(e->key, "listen") == 0)
+      st->cfg->http_line = e->line;
     return set_opt(o, alert ? (void *)st->alert : (void *)st->cfg, e->value,
                    err);
   }
@@ -456,8 +462,11 @@ static enum bw_err load_catalog(struct config *cfg, const char *path,
 
   if (rc == BW_OK)
     return BW_OK;
-  if (line > 0 && cfg->path != NULL && strncmp(msg, path, n) == 0 &&
-      strncmp(msg + n, ": ", 2) == 0)
+  /* BW_EIO: could not read it (its message may be cut short by a long
+   * path, so the text alone cannot tell). */
+  if (line > 0 && cfg->path != NULL &&
+      (rc == BW_EIO ||
+       (strncmp(msg, path, n) == 0 && strncmp(msg + n, ": ", 2) == 0)))
     return bw_fail(err, rc, "%s:%d: catalog %s", cfg->path, line, msg);
   return bw_fail(err, rc, "%s", msg);
 }
@@ -496,12 +505,34 @@ static enum bw_err load_zones(struct config *cfg, struct parse_state *st,
 /* Reads a secret: from the file (one trailing newline is not part of it)
  * or the environment variable.  A file other users can read is allowed
  * with a warning. */
-static enum bw_err load_secret(const struct alert_cfg *a, const char *file,
-                               const char *env, char **out, char *err) {
+static enum bw_err dup_into(char **slot, const char *v, char *err);
+
+/* Reads a secret file: one trailing newline is not part of the secret; a
+ * file other users can read is allowed with a warning.  Returns errno. */
+static int read_secret(const char *file, char **out) {
   char buf[4096];
   struct stat sb;
   size_t len;
   FILE *fp;
+  char err[BW_ERRLEN];
+
+  if ((fp = fopen(file, "r")) == NULL)
+    return errno;
+  len = fread(buf, 1, sizeof(buf) - 1, fp);
+  if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH))
+    log_warn("%s is readable by other users; chmod o-r it", file);
+  fclose(fp);
+  buf[len] = '\0';
+  if (len > 0 && buf[len - 1] == '\n')
+    buf[--len] = '\0';
+  if (len > 0 && buf[len - 1] == '\r')
+    buf[--len] = '\0';
+  return dup_into(out, buf, err) == BW_OK ? 0 : ENOMEM;
+}
+
+static enum bw_err load_secret(const struct alert_cfg *a, const char *file,
+                               const char *env, char **out, char *err) {
+  int e;
 
   if (env != NULL) {
     const char *v = getenv(env);
@@ -512,19 +543,10 @@ static enum bw_err load_secret(const struct alert_cfg *a, const char *file,
   }
   if (file == NULL)
     return BW_OK;
-  if ((fp = fopen(file, "r")) == NULL)
+  if ((e = read_secret(file, out)) != 0)
     return bw_fail(err, BW_EIO, "%s:%d: [alert \"%s\"]: cannot read %s: %s",
-                   a->file, a->line, a->name, file, strerror(errno));
-  len = fread(buf, 1, sizeof(buf) - 1, fp);
-  if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH))
-    log_warn("%s is readable by other users; chmod o-r it", file);
-  fclose(fp);
-  buf[len] = '\0';
-  if (len > 0 && buf[len - 1] == '\n')
-    buf[--len] = '\0';
-  if (len > 0 && buf[len - 1] == '\r')
-    buf[--len] = '\0';
-  return dup_into(out, buf, err);
+                   a->file, a->line, a->name, file, strerror(e));
+  return BW_OK;
 }
 
 struct mask_state {
@@ -543,8 +565,13 @@ static enum bw_err add_event(void *arg, char *item, char *err) {
       m->mask |= 1u << t;
       return BW_OK;
     }
+  if (strcmp(item, "identity_changed") == 0) {
+    m->mask |= 1u << CFG_EV_IDENTITY_CHANGED;
+    return BW_OK;
+  }
   return bw_fail(err, BW_EINVAL, "unknown event type '%.40s' (listed, "
-                 "delisted, changed, zone_unhealthy, zone_healthy, all)",
+                 "delisted, changed, zone_unhealthy, zone_healthy, "
+                 "identity_changed, all)",
                  item);
 }
 
@@ -591,7 +618,26 @@ static enum bw_err check_alert(struct alert_cfg *a, char *err) {
   return BW_OK;
 }
 
+/* The [http] token: a file that is empty (or only a newline) would let
+ * every request in, so it is an error. */
+static enum bw_err load_http_token(struct config *cfg, char *err) {
+  int e;
+
+  if (cfg->http_listen == NULL || cfg->http_token_file == NULL)
+    return BW_OK;
+  if ((e = read_secret(cfg->http_token_file, &cfg->http_token)) != 0)
+    return bw_fail(err, BW_EIO, "%s:%d: [http] token_file: cannot read %s: "
+                   "%s", cfg->path, cfg->http_line, cfg->http_token_file,
+                   strerror(e));
+  if (cfg->http_token[0] == '\0')
+    return bw_fail(err, BW_EINVAL, "%s:%d: [http] token_file %s is empty",
+                   cfg->path, cfg->http_line, cfg->http_token_file);
+  return BW_OK;
+}
+
 enum bw_err cfg_load_secrets(struct config *cfg, char *err) {
+  if (load_http_token(cfg, err) != BW_OK)
+    return BW_EINVAL;
   for (size_t i = 0; i < cfg->nalerts; i++) {
     struct alert_cfg *a = &cfg->alerts[i];
     if (load_secret(a, a->password_file, a->password_env, &a->password, err))
@@ -655,6 +701,29 @@ static enum bw_err check_dqs_key(struct config *cfg, struct parse_state *st,
   return BW_OK;
 }
 
+/* [http] listen must be ADDRESS:PORT; anything but a loopback address
+ * needs a token, or anyone who reaches the port reads the listings. */
+static enum bw_err check_http(struct config *cfg, char *err) {
+  struct http_addr a;
+  char msg[BW_ERRLEN];
+
+  if (cfg->http_listen == NULL) {
+    if (cfg->http_token_file != NULL)
+      return bw_fail(err, BW_EINVAL, "%s: [http] token_file is set but "
+                     "listen is not", cfg->path);
+    return BW_OK;
+  }
+  if (http_parse_listen(cfg->http_listen, &a, msg) != BW_OK)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [http] listen: %s", cfg->path,
+                   cfg->http_line, msg);
+  if (!a.loopback && cfg->http_token_file == NULL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [http] listen = %s is not a "
+                   "loopback address: set token_file too (every request "
+                   "must then carry the token), or listen on 127.0.0.1",
+                   cfg->path, cfg->http_line, cfg->http_listen);
+  return BW_OK;
+}
+
 static enum bw_err check_servers(struct config *cfg, struct parse_state *st,
                                  char *err) {
   char msg[BW_ERRLEN];
@@ -687,6 +756,8 @@ enum bw_err cfg_load(struct config *cfg, const char *path, char *err) {
     rc = check_dqs_key(cfg, &st, err);
   if (rc == BW_OK)
     rc = check_servers(cfg, &st, err);
+  if (rc == BW_OK)
+    rc = check_http(cfg, err);
   if (rc == BW_OK)
     rc = load_zones(cfg, &st, err);
   for (size_t i = 0; rc == BW_OK && i < cfg->nalerts; i++)
@@ -729,6 +800,9 @@ void cfg_free(struct config *cfg) {
   free(cfg->skip);
   free(cfg->dqs_key);
   free(cfg->enabled);
+  free(cfg->http_listen);
+  free(cfg->http_token_file);
+  free(cfg->http_token);
   zone_catalog_free(&cfg->cat);
   memset(cfg, 0, sizeof(*cfg));
 }
@@ -814,5 +888,9 @@ void cfg_print(const struct config *cfg, FILE *out) {
     fprintf(out, "%-12s= (set, not shown)\n", "dqs_key");
   fprintf(out, "\n[identity]\n%-12s= %s\n", "enabled",
           cfg->identity ? "yes" : "no");
+  if (cfg->http_listen != NULL)
+    fprintf(out, "\n[http]\n%-12s= %s\n", "listen", cfg->http_listen);
+  if (cfg->http_token_file != NULL)
+    fprintf(out, "%-12s= %s\n", "token_file", cfg->http_token_file);
   print_alerts(cfg, out);
 }

@@ -17,6 +17,9 @@
 #include "target.h"
 
 #define CFG_DEFAULT_PATH "/etc/blwatch/blwatch.conf"
+/* The event_mask bit of identity_changed events (after enum event_type's
+ * pair and zone events). */
+#define CFG_EV_IDENTITY_CHANGED 6
 
 struct alert_cfg {
   char *name;
@@ -35,7 +38,8 @@ struct alert_cfg {
   char *events;   /* the event types this channel gets; NULL: all */
   uint64_t retry_ms;   /* first retry delay; doubles up to an hour */
   uint64_t give_up_ms; /* a notice older than this is given up */
-  unsigned event_mask; /* bit per enum event_type, from events */
+  unsigned event_mask; /* bit per enum event_type, from events; and
+                          CFG_EV_IDENTITY_CHANGED */
   char *password; /* loaded secrets: never printed or logged */
   char *secret;
   char *file;
@@ -76,6 +80,12 @@ struct config {
 
   /* [identity] */
   bool identity;
+
+  /* [http] */
+  char *http_listen;     /* "127.0.0.1:9850"; NULL: no HTTP endpoint */
+  char *http_token_file; /* required unless listen is a loopback address */
+  char *http_token;      /* loaded secret: never printed or logged */
+  int http_line;         /* where listen is set, for messages */
 
   struct alert_cfg *alerts;
   size_t nalerts;

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "idpass.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "scan.h"
 
 /* Targets read from SQLite at a time. */
@@ -38,6 +40,7 @@ struct cycle {
   bool *zone_new;    /* never recorded before this cycle */
   uint64_t *stride;  /* max_daily: query the zone every stride cycles */
   struct scan *scan;
+  struct idpass *idpass; /* the identity checks, after the pairs */
 
   struct store_target fetched[FETCH];
   size_t nfetched, fetch_pos;
@@ -307,6 +310,10 @@ static void on_result(void *arg, const struct scan_result *r) {
   struct tctx *t = c->ctx[r->target];
 
   c->counts[r->answer.result]++;
+  if (c->opts.metrics != NULL)
+    metrics_observe(c->opts.metrics[r->zone], r->answer.result,
+                    r->took_ns != 0 && r->status != ARES_ETIMEOUT,
+                    r->took_ns);
   act(c, t, c->zones[r->zone], r->zone, r);
   if (--t->remaining == 0)
     target_done(c, r->target);
@@ -368,11 +375,28 @@ static void on_done_timer(uv_timer_t *t) {
   c->done(c->done_arg);
 }
 
+/* The identity pass reports on a later loop turn already. */
+static void identity_done(void *arg) {
+  struct cycle *c = arg;
+
+  c->done(c->done_arg);
+}
+
 /* Reported on the next loop turn: the scan is still on the stack here,
  * and the owner frees it from done(). */
 static void on_finished(void *arg) {
   struct cycle *c = arg;
+  char err[BW_ERRLEN];
 
+  /* Identity checks follow the pairs of a full cycle (or of its resumed
+   * part), so they never slow the blocklist lookups down. */
+  if (c->cfg->identity && !c->stopping && !c->opts.only_new) {
+    if (idpass_start(c->loop, c->engine, c->store, c->rec, c->cfg, c->opts.id,
+                     c->opts.after_id, identity_done, c, &c->idpass,
+                     err) == BW_OK)
+      return;
+    log_err("identity checks: %s", err);
+  }
   uv_timer_start(&c->pace, on_done_timer, 0, 0);
 }
 
@@ -466,6 +490,8 @@ void cycle_stop(struct cycle *c) {
   c->stopping = true;
   uv_timer_stop(&c->pace);
   scan_resume(c->scan); /* a paced scan learns that nothing more comes */
+  if (c->idpass != NULL)
+    idpass_stop(c->idpass);
 }
 
 int64_t cycle_last_id(const struct cycle *c) { return c->last_id; }
@@ -488,6 +514,7 @@ static void free_on_close(uv_handle_t *h) { free(h->data); }
 void cycle_free(struct cycle *c) {
   if (c == NULL)
     return;
+  idpass_free(c->idpass);
   scan_free(c->scan);
   for (size_t i = 0; i < c->nslots; i++)
     if (c->ctx[i] != NULL) {

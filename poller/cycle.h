@@ -22,6 +22,9 @@ struct cycle_opts {
                              been started; 0: no pacing */
   bool only_new;          /* only targets never checked (after a reload) */
   bool announce;          /* log zones stretched to fit max_daily */
+  /* Optional: each enabled zone's counters (metrics_zones() order), for
+   * the HTTP endpoint's /metrics; must outlive the cycle. */
+  struct metrics_zone *const *metrics;
 };
 
 struct cycle;

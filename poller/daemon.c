@@ -15,7 +15,9 @@
 #include "alert.h"
 #include "cli.h"
 #include "cycle.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 
 /* How long in-flight queries get after SIGTERM. */
@@ -26,10 +28,12 @@
 static const char run_usage[] =
     "usage: blwatch [-c FILE] run [--once]\n"
     "\n"
-    "Checks every target against every enabled zone each interval, keeps\n"
-    "the state and history in the database and queues notices.  Runs in\n"
-    "the foreground and logs to stderr.  SIGHUP re-reads the config (a\n"
-    "broken one is reported and the running one stays); SIGTERM stops.\n"
+    "Checks every target against every enabled zone each interval, then\n"
+    "its sender identity (PTR, FCrDNS, MX, SPF, DMARC; [identity] enabled\n"
+    "= no turns that off), keeps the state and history in the database\n"
+    "and queues notices.  Runs in the foreground and logs to stderr.\n"
+    "SIGHUP re-reads the config (a broken one is reported and the running\n"
+    "one stays); SIGTERM stops.\n"
     "\n"
     "  --once    run one cycle without pacing, wait for confirmations,\n"
     "            then exit: 0 cycle completed, 78 config error, 1 failure\n";
@@ -68,6 +72,9 @@ struct daemon {
   uv_timer_t next_timer;
   uv_timer_t stop_timer;
   uint64_t last_start_ms;
+  struct metrics *metrics;            /* with [http] listen only */
+  struct metrics_zone **zone_metrics; /* per enabled zone, for cycles */
+  struct http_server *http;
 };
 
 static int64_t now_s(void) { return time(NULL); }
@@ -272,7 +279,8 @@ static void apply_reload(struct daemon *d);
  * interval after the cycle began. */
 static void begin_part(struct daemon *d, int64_t after, bool only_new) {
   struct cycle_opts o = {.id = d->cycle_id, .after_id = after,
-                         .only_new = only_new, .announce = d->announce};
+                         .only_new = only_new, .announce = d->announce,
+                         .metrics = d->zone_metrics};
   char err[BW_ERRLEN];
 
   if (d->stopping) {
@@ -460,7 +468,32 @@ static void schedule_next(struct daemon *d) {
 
 /* ---- reload and stop --------------------------------------------------- */
 
+/* The counters of the running config's zones, for the cycles' results.
+ * Called when no cycle runs; without them the counters just stop. */
+static void map_zone_metrics(struct daemon *d) {
+  struct metrics_zone **map;
+  char err[BW_ERRLEN];
+
+  if (d->metrics == NULL)
+    return;
+  map = realloc(d->zone_metrics, (d->cfg.nenabled + 1) * sizeof(*map));
+  if (map == NULL || metrics_zones(d->metrics, &d->cfg, map, err) != BW_OK) {
+    log_err("http: no query counters: out of memory");
+    free(map != NULL ? map : d->zone_metrics);
+    map = NULL;
+  }
+  d->zone_metrics = map;
+}
+
+static bool differ(const char *a, const char *b) {
+  return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 static void apply_reload(struct daemon *d) {
+  if (differ(d->cfg.http_listen, d->next_cfg.http_listen) ||
+      differ(d->cfg.http_token, d->next_cfg.http_token))
+    log_warn("[http] changed in the config: that needs a restart; the "
+             "endpoint stays as it was");
   if (strcmp(d->cfg.database, d->next_cfg.database) != 0)
     log_warn("database moved to %s in the config: that needs a restart; "
              "still using %s", d->next_cfg.database, d->cfg.database);
@@ -471,12 +504,15 @@ static void apply_reload(struct daemon *d) {
     return;
   }
   char *db = d->cfg.database;
+  http_lock(d->http); /* the HTTP thread reads d->cfg */
   d->cfg.database = NULL;
   cfg_free(&d->cfg);
   d->cfg = d->next_cfg;
   free(d->cfg.database);
   d->cfg.database = db;
+  http_unlock(d->http);
   d->have_next = false;
+  map_zone_metrics(d);
   d->announce = true;
   if (d->engine != NULL)
     confirm_use(d->conf, d->engine, &d->cfg);
@@ -653,6 +689,24 @@ static int open_state(struct daemon *d) {
   return sync_targets(d, &d->cfg) ? 0 : 1;
 }
 
+/* The [http] endpoint, on its own thread, once the database exists. */
+static int open_http(struct daemon *d) {
+  char err[BW_ERRLEN];
+
+  if (d->cfg.http_listen == NULL)
+    return 0;
+  if (metrics_new(&d->metrics, err) != BW_OK ||
+      http_start(&d->cfg, d->metrics, &d->http, err) != BW_OK) {
+    log_err("%s", err);
+    return 1;
+  }
+  map_zone_metrics(d);
+  log_notice("http: serving / (status page), /metrics, /api/status and "
+             "/api/history on %s%s", d->cfg.http_listen,
+             d->cfg.http_token ? " (token required)" : "");
+  return 0;
+}
+
 int daemon_run(const struct cli *cli, int argc, char **argv) {
   struct daemon *d = calloc(1, sizeof(*d));
   int rc;
@@ -672,6 +726,8 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
   uv_loop_init(&d->loop);
   setup_handles(d);
   rc = open_state(d);
+  if (rc == 0)
+    rc = open_http(d);
   if (rc == 0) {
     log_notice("started: %zu config targets, %zu of %zu zones, database %s",
                d->cfg.ntargets, d->cfg.nenabled, d->cfg.cat.n,
@@ -694,6 +750,9 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
     uv_run(&d->loop, UV_RUN_DEFAULT);
     uv_loop_close(&d->loop);
   }
+  http_stop(d->http); /* before the config it reads goes */
+  metrics_free(d->metrics);
+  free(d->zone_metrics);
   store_close(d->store);
   if (d->have_next)
     cfg_free(&d->next_cfg);

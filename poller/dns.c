@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ares.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,114 @@ static void parse_txt(struct dns_request *req, const unsigned char *abuf,
   ares_free_data(list);
 }
 
+/* ---- whole records (PTR, MX, TXT for identity checks) ------------------ */
+
+struct recbuf {
+  char *buf;
+  size_t used;
+  bool full;
+};
+
+/* Appends one byte, sanitized as txt_append does; newlines separate
+ * records, so none may come from the data. */
+static void rec_putc(struct recbuf *b, unsigned char c) {
+  if (b->used + 2 > DNS_MAX_RECORDS_TXT) {
+    b->full = true;
+    return;
+  }
+  b->buf[b->used++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+  b->buf[b->used] = '\0';
+}
+
+static void rec_puts(struct recbuf *b, const char *s) {
+  while (*s != '\0')
+    rec_putc(b, (unsigned char)*s++);
+}
+
+/* The data of one answer record of the wanted type, as text. */
+static int rec_one(struct recbuf *b, int type, const unsigned char *abuf,
+                   int alen, int off, int rdlen) {
+  char *name = NULL, pref[8];
+  long enclen;
+
+  if (b->used > 0 && b->used + 2 <= DNS_MAX_RECORDS_TXT) {
+    b->buf[b->used++] = '\n';
+    b->buf[b->used] = '\0';
+  }
+  if (type == DNS_TXT) {
+    for (int p = off; p < off + rdlen;) {
+      int n = abuf[p++];
+      if (p + n > off + rdlen)
+        return ARES_EBADRESP;
+      for (int i = 0; i < n; i++)
+        rec_putc(b, abuf[p + i]);
+      p += n;
+    }
+    return ARES_SUCCESS;
+  }
+  if (type == DNS_MX) {
+    if (rdlen < 3)
+      return ARES_EBADRESP;
+    snprintf(pref, sizeof(pref), "%u ", abuf[off] << 8 | abuf[off + 1]);
+    rec_puts(b, pref);
+    off += 2;
+  }
+  if (ares_expand_name(abuf + off, abuf, alen, &name, &enclen) !=
+      ARES_SUCCESS)
+    return ARES_EBADRESP;
+  rec_puts(b, name[0] != '\0' ? name : ".");
+  ares_free_string(name);
+  return ARES_SUCCESS;
+}
+
+/* Every answer record of the request's type, one per line in txt.  CNAMEs
+ * on the way (RFC 2317 reverse delegation) are skipped: the records
+ * they lead to are in the same answer. */
+static void parse_records(struct dns_request *req, const unsigned char *abuf,
+                          int alen) {
+  struct recbuf b = {malloc(DNS_MAX_RECORDS_TXT), 0, false};
+  int off = 12, qd, an, found = 0, rc = ARES_SUCCESS;
+
+  if (b.buf == NULL || alen < 12) {
+    req->status = b.buf == NULL ? ARES_ENOMEM : ARES_EBADRESP;
+    free(b.buf);
+    return;
+  }
+  b.buf[0] = '\0';
+  qd = abuf[4] << 8 | abuf[5];
+  an = abuf[6] << 8 | abuf[7];
+  for (int i = 0; i < qd && off >= 0; i++)
+    off = (off = skip_name(abuf, alen, off)) < 0 ? -1 : off + 4;
+  for (int i = 0; i < an && rc == ARES_SUCCESS; i++) {
+    if (off < 0 || (off = skip_name(abuf, alen, off)) < 0 || off + 10 > alen) {
+      rc = ARES_EBADRESP;
+      break;
+    }
+    int type = abuf[off] << 8 | abuf[off + 1];
+    int rdlen = abuf[off + 8] << 8 | abuf[off + 9];
+    off += 10;
+    if (off + rdlen > alen) {
+      rc = ARES_EBADRESP;
+      break;
+    }
+    if (type == (int)req->type) {
+      rc = rec_one(&b, type, abuf, alen, off, rdlen);
+      found++;
+    }
+    off += rdlen;
+  }
+  if (rc == ARES_SUCCESS && b.full)
+    rc = ARES_EBADRESP; /* cut records would be read as other records */
+  if (rc == ARES_SUCCESS && found == 0)
+    rc = ARES_ENODATA;
+  if (rc != ARES_SUCCESS) {
+    req->status = rc;
+    free(b.buf);
+    return;
+  }
+  req->txt = b.buf;
+}
+
 static uint64_t now_ms(const struct dns_engine *e) { return uv_now(e->loop); }
 
 /* Multiplicative decrease, at most once per timeout period, because one
@@ -243,6 +352,7 @@ static void on_answer(void *arg, int status, int timeouts,
 
   (void)timeouts;
   e->inflight--;
+  req->took_ns = uv_hrtime() - req->sent_ns;
   req->status = status;
   req->naddr = 0;
   if (status == ARES_SUCCESS) {
@@ -250,8 +360,10 @@ static void on_answer(void *arg, int status, int timeouts,
       parse_a(req, abuf, alen);
     else if (req->type == DNS_AAAA)
       parse_aaaa(req, abuf, alen);
-    else
+    else if (req->type == DNS_TXT && !req->records)
       parse_txt(req, abuf, alen);
+    else
+      parse_records(req, abuf, alen);
   }
   if (status == ARES_ETIMEOUT) {
     e->stats.timeouts++;
@@ -363,6 +475,7 @@ static void start_timer(struct dns_engine *e) {
 
 static void send_request(struct dns_engine *e, struct dns_request *req) {
   req->engine = e;
+  req->sent_ns = uv_hrtime();
   e->inflight++;
   e->stats.sent++;
   start_timer(e);

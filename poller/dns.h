@@ -15,6 +15,7 @@
 #ifndef BW_DNS_H
 #define BW_DNS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -27,7 +28,16 @@
 /* Longest reason text kept from TXT records. */
 #define DNS_MAX_TXT 1024
 
-enum dns_type { DNS_A = 1, DNS_TXT = 16, DNS_AAAA = 28 };
+enum dns_type {
+  DNS_A = 1,
+  DNS_PTR = 12, /* names in txt, one per line */
+  DNS_MX = 15,  /* "PREFERENCE HOST" in txt, one per line */
+  DNS_TXT = 16,
+  DNS_AAAA = 28
+};
+
+/* Longest txt kept for a request with records set (and for PTR, MX). */
+#define DNS_MAX_RECORDS_TXT 16384
 
 struct dns_engine;
 
@@ -36,6 +46,10 @@ struct dns_engine;
 struct dns_request {
   char name[QNAME_MAX + 2];
   enum dns_type type;
+  /* Set by the caller of a TXT query: each record (its character-strings
+   * joined) on its own line in txt, instead of one reason text.  PTR and
+   * MX answers always come that way.  (Here, it fills padding.) */
+  bool records;
   void (*done)(struct dns_request *req);
   void *arg;
 
@@ -49,9 +63,13 @@ struct dns_request {
     uint8_t aaaa[DNS_MAX_ADDRS6][16];
   } u;
   char *txt; /* malloc'd; the caller frees it */
+  /* How long the last try took, from sending to the answer (uv_hrtime
+   * nanoseconds); for the answer-latency histogram. */
+  uint64_t took_ns;
 
   /* Engine-private. */
   uint8_t tries_left;
+  uint64_t sent_ns;
   struct dns_engine *engine;
   struct dns_request *next;
 };

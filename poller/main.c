@@ -13,6 +13,7 @@
 #include "cycle.h"
 #include "daemon.h"
 #include "ini.h"
+#include "report.h"
 #include "statuscmd.h"
 #include "zonescmd.h"
 
@@ -27,6 +28,8 @@ static const char usage_text[] =
     "  status            current listings and unknown results (--json,\n"
     "                    --nagios)\n"
     "  history [TARGET]  events, newest first (--since 7d, --json)\n"
+    "  report TARGET...  evidence packet for a postmaster or delisting\n"
+    "                    request (Markdown; --since 90d, --json)\n"
     "  test-alert [NAME] send a test notice through each alert channel\n"
     "  zones             list the zone catalog\n"
     "  config-check      validate the config and print the effective "
@@ -42,7 +45,8 @@ static const char usage_text[] =
     "78 config error.\n";
 
 static const char check_usage[] =
-    "usage: blwatch [-c FILE] check [--json] [--stats] TARGET...\n"
+    "usage: blwatch [-c FILE] check [--json] [--identity] [--stats] "
+    "TARGET...\n"
     "\n"
     "Looks each target up on every enabled zone now and writes nothing.\n"
     "TARGET is an IPv4 or IPv6 address, a CIDR range (every address in it),\n"
@@ -53,8 +57,14 @@ static const char check_usage[] =
     "With no TARGET, the targets of the config file are checked.\n"
     "Works without a config file: default catalog, system resolver.\n"
     "\n"
-    "  --json    print the result as JSON (see SPEC.md)\n"
-    "  --stats   print resolver figures (queries, retries, CPU) on stderr\n"
+    "  --json      print the result as JSON (see SPEC.md)\n"
+    "  --identity  also check each target's sender identity: an address's\n"
+    "              PTR (present, forward-confirmed, not generic-looking), a\n"
+    "              domain's MX, SPF (one record, parses, at most 10 DNS\n"
+    "              lookups), DMARC (parses, policy, rua), MTA-STS and\n"
+    "              TLS-RPT; JSON: an \"identity\" object per target\n"
+    "  --stats     print resolver figures (queries, retries, CPU) on "
+    "stderr\n"
     "\n"
     "Exit codes: 0 nothing listed, 1 at least one listing, 2 nothing listed\n"
     "but some zone could not be queried, 64 bad target, 78 config error.\n";
@@ -162,6 +172,7 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
   static const struct option longopts[] = {
       {"json", no_argument, NULL, 'j'},
       {"stats", no_argument, NULL, 's'},
+      {"identity", no_argument, NULL, 'i'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct check_opts opts = {0};
@@ -176,6 +187,9 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
       break;
     case 's':
       opts.stats = true;
+      break;
+    case 'i':
+      opts.identity = true;
       break;
     case 'h':
       fputs(check_usage, stdout);
@@ -276,6 +290,7 @@ static const struct command commands[] = {
     {"check", cmd_check},
     {"status", statuscmd_status},
     {"history", statuscmd_history},
+    {"report", report_command},
     {"test-alert", alert_test_command},
     {"zones", zonescmd_run},
     {"config-check", cmd_config_check},

@@ -148,6 +148,23 @@ static size_t distinct_targets(const struct notice *n, const char *type) {
 
 static void part(FILE *out, bool *first, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Identity changes in a subject: the sentence of a lone one, else how
+ * many. */
+static void identity_subject(const struct notice *n, FILE *out,
+                             bool *first) {
+  const char *t = NULL, *l = NULL;
+  size_t k = count_type(n, "identity_changed", &t, &l);
+
+  for (size_t i = 0; k == 1 && i < n->n; i++)
+    if (strcmp(n->ev[i].type, "identity_changed") == 0 &&
+        n->ev[i].detail != NULL) {
+      part(out, first, "%s", n->ev[i].detail);
+      return;
+    }
+  if (k > 0)
+    part(out, first, "%zu identity change%s", k, k == 1 ? "" : "s");
+}
 static void part(FILE *out, bool *first, const char *fmt, ...) {
   va_list ap;
 
@@ -190,6 +207,7 @@ char *notice_subject(const struct notice *n) {
     part(out, &first, "%zu zone%s unhealthy", bad, bad == 1 ? "" : "s");
   if (good > 0)
     part(out, &first, "%zu zone%s healthy again", good, good == 1 ? "" : "s");
+  identity_subject(n, out, &first);
   if (first && n->n > 0 && strcmp(n->ev[0].type, "test") == 0)
     part(out, &first, "test notice from %s", n->host);
   else if (first)
@@ -220,7 +238,12 @@ static void text_event(FILE *out, const struct notice *n,
   char when[32];
   const char *name = list_name(n, e->list);
 
-  if (is_zone_event(e)) {
+  if (strcmp(e->type, "identity_changed") == 0) {
+    /* The detail is the whole sentence ("PTR for 192.0.2.10 removed"). */
+    fprintf(out, "IDENTITY   %s%s%s%s: %s%s", e->target ? e->target : "?",
+            e->label ? " (" : "", e->label ? e->label : "",
+            e->label ? ")" : "", e->detail ? e->detail : "changed", eol);
+  } else if (is_zone_event(e)) {
     fprintf(out, "%s  %s (%s): %s%s", strcmp(e->type, "zone_healthy") == 0
                                           ? "ZONE HEALTHY"
                                           : "ZONE UNHEALTHY",

@@ -15,6 +15,7 @@ struct scan_req {
   enum phase phase;
   struct zone_answer answer;
   int status;
+  uint64_t took_ns; /* of the A query, kept across the TXT query */
   struct scan_req *free_next;
 };
 
@@ -116,6 +117,7 @@ static void emit(struct scan *s, struct scan_req *r, const char *reason) {
       .status = r->status,
       .reason = reason,
       .qname = r->dns.name,
+      .took_ns = r->took_ns,
   };
 
   s->ops->result(s->arg, &res);
@@ -134,6 +136,7 @@ static void on_done(struct dns_request *d) {
   switch (r->phase) {
   case PH_PAIR:
     r->status = d->status;
+    r->took_ns = d->took_ns;
     decode_status(z, d, &r->answer);
     if (r->answer.result == ZR_LISTED) {
       r->phase = PH_TXT;

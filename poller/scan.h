@@ -34,6 +34,8 @@ struct scan_result {
   const char *reason; /* TXT reason of a listing, or NULL; valid during
                          the callback only */
   const char *qname;  /* the name that was queried */
+  uint64_t took_ns;   /* how long the A query's last try took; 0 when no
+                         query was sent */
 };
 
 enum zone_health {

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "identity.h"
 #include "ini.h"
 #include "json.h"
 #include "store.h"
@@ -49,8 +50,12 @@ struct zinfo {
 };
 
 struct status {
-  struct config cfg;
+  struct config own; /* the CLI's config and store; HTTP passes its own */
+  bool owned;
+  const struct config *cfg;
   struct store *st;
+  bool all; /* each_target also visits targets with nothing to report */
+  char err[BW_ERRLEN];
   struct srow *rows;
   size_t nrows, cap;
   struct zinfo *zones; /* enabled zones */
@@ -108,22 +113,24 @@ static void status_free(struct status *s) {
   }
   free(s->rows);
   free(s->zones);
-  store_close(s->st);
-  cfg_free(&s->cfg);
+  if (s->owned) {
+    store_close(s->st);
+    cfg_free(&s->own);
+  }
 }
 
 /* Zone health from the database, for every enabled zone. */
 static int load_zones(struct status *s, char *err) {
-  s->zones = calloc(s->cfg.cat.n + 1, sizeof(*s->zones));
+  s->zones = calloc(s->cfg->cat.n + 1, sizeof(*s->zones));
   if (s->zones == NULL)
     return 1;
-  for (size_t i = 0; i < s->cfg.cat.n; i++) {
+  for (size_t i = 0; i < s->cfg->cat.n; i++) {
     struct store_zone z;
     bool found;
-    if (!s->cfg.enabled[i])
+    if (!s->cfg->enabled[i])
       continue;
     struct zinfo *zi = &s->zones[s->nzones++];
-    zi->z = &s->cfg.cat.zones[i];
+    zi->z = &s->cfg->cat.zones[i];
     snprintf(zi->health, sizeof(zi->health), "untested");
     if (store_zone_get(s->st, zi->z->id, &z, &found, err) != BW_OK)
       return 1;
@@ -136,22 +143,29 @@ static int load_zones(struct status *s, char *err) {
   return 0;
 }
 
+/* Loads everything status shows from the open store. */
+static int status_collect(struct status *s) {
+  if (load_zones(s, s->err) != 0 ||
+      store_status_each(s->st, collect_row, s, s->err) != BW_OK ||
+      store_cycle_last(s->st, &s->last, &s->have_cycle, s->err) != BW_OK ||
+      store_targets_count(s->st, &s->targets, s->err) != BW_OK)
+    return 1;
+  if (s->oom)
+    snprintf(s->err, sizeof(s->err), "out of memory");
+  return s->oom ? 1 : 0;
+}
+
 /* Opens the database read-only and loads everything status shows. */
 static int status_load(const struct cli *cli, struct status *s) {
-  char err[BW_ERRLEN];
-  int rc = cli_load_config(cli, false, &s->cfg);
+  int rc = cli_load_config(cli, false, &s->own);
 
   if (rc != 0)
     return rc;
-  if (store_open(s->cfg.database, STORE_READONLY, &s->st, err) != BW_OK ||
-      load_zones(s, err) != 0 ||
-      store_status_each(s->st, collect_row, s, err) != BW_OK ||
-      store_cycle_last(s->st, &s->last, &s->have_cycle, err) != BW_OK ||
-      store_targets_count(s->st, &s->targets, err) != BW_OK) {
-    fprintf(stderr, "blwatch: %s\n", err);
+  s->owned = true;
+  s->cfg = &s->own;
+  if (store_open(s->cfg->database, STORE_READONLY, &s->st, s->err) != BW_OK)
     return 1;
-  }
-  return s->oom ? 1 : 0;
+  return status_collect(s);
 }
 
 /* One result shown for a target: a stored row, or a zone that failed its
@@ -200,13 +214,13 @@ static int each_target(struct status *s, target_fn fn, void *arg) {
   struct sres *res = calloc(s->nzones + 1, sizeof(*res));
   size_t n, cursor = 0;
   int64_t after = 0;
-  char err[BW_ERRLEN];
 
-  if (res == NULL)
+  if (res == NULL) {
+    snprintf(s->err, sizeof(s->err), "out of memory");
     return 1;
+  }
   do {
-    if (store_targets_next(s->st, after, page, 256, &n, err) != BW_OK) {
-      fprintf(stderr, "blwatch: %s\n", err);
+    if (store_targets_next(s->st, after, page, 256, &n, s->err) != BW_OK) {
       free(res);
       return 1;
     }
@@ -215,7 +229,7 @@ static int each_target(struct status *s, target_fn fn, void *arg) {
       while (cursor < s->nrows && s->rows[cursor].target < page[i].id)
         cursor++;
       size_t k = target_results(s, &page[i], &cursor, res);
-      if (k > 0)
+      if (k > 0 || s->all)
         fn(s, &page[i], res, k, arg);
       after = page[i].id;
     }
@@ -244,14 +258,11 @@ static void count_target(struct status *s, const struct store_target *t,
 /* Pairs that apply: every target against each enabled zone of its kind. */
 static int count_pairs(struct status *s) {
   static const char *const kinds[] = {"ip4", "ip6", "domain"};
-  char err[BW_ERRLEN];
 
   for (int k = 0; k < 3; k++) {
     int64_t n;
-    if (store_targets_count_kind(s->st, kinds[k], &n, err) != BW_OK) {
-      fprintf(stderr, "blwatch: %s\n", err);
+    if (store_targets_count_kind(s->st, kinds[k], &n, s->err) != BW_OK)
       return 1;
-    }
     for (size_t z = 0; z < s->nzones; z++)
       if (s->zones[z].z->kinds & kind_bit(kinds[k]))
         s->pairs += n;
@@ -261,41 +272,50 @@ static int count_pairs(struct status *s) {
 
 /* ---- status output ------------------------------------------------------ */
 
+/* Where the JSON writers put their text. */
+struct jout {
+  FILE *out;
+  bool first;
+};
+
 static void json_target(struct status *s, const struct store_target *t,
                         const struct sres *res, size_t n, void *arg) {
-  bool *first = arg;
+  struct jout *j = arg;
+  FILE *out = j->out;
   char when[32];
 
   (void)s;
-  fputs(*first ? "\n" : ",\n", stdout);
-  *first = false;
-  fputs("{\"target\":", stdout);
-  json_str(stdout, t->key);
-  fputs(",\"label\":", stdout);
-  json_str(stdout, t->label[0] ? t->label : NULL);
-  fputs(",\"results\":[", stdout);
+  fputs(j->first ? "\n" : ",\n", out);
+  j->first = false;
+  fputs("{\"target\":", out);
+  json_str(out, t->key);
+  fputs(",\"label\":", out);
+  json_str(out, t->label[0] ? t->label : NULL);
+  fputs(",\"results\":[", out);
   for (size_t i = 0; i < n; i++) {
     const struct srow *r = res[i].row;
     const struct zinfo *zi = res[i].zi;
-    fputs(i ? ",{\"list\":" : "{\"list\":", stdout);
-    json_str(stdout, zi->z->id);
-    fputs(",\"zone\":", stdout);
-    json_str(stdout, zi->z->zone);
-    printf(",\"result\":\"%s\",\"codes\":%s,\"meanings\":%s,\"reason\":",
-           res[i].result, r ? r->codes : "[]", r ? r->meanings : "[]");
-    json_str(stdout, r ? r->reason : NULL);
+    fputs(i ? ",{\"list\":" : "{\"list\":", out);
+    json_str(out, zi->z->id);
+    fputs(",\"zone\":", out);
+    json_str(out, zi->z->zone);
+    fprintf(out, ",\"result\":\"%s\",\"codes\":%s,\"meanings\":%s,\"reason\":",
+            res[i].result, r ? r->codes : "[]", r ? r->meanings : "[]");
+    json_str(out, r ? r->reason : NULL);
     if (strcmp(res[i].result, "listed") != 0) {
-      fputs(",\"detail\":", stdout);
-      json_str(stdout, r ? r->detail : zi->health);
+      fputs(",\"detail\":", out);
+      json_str(out, r ? r->detail : zi->health);
     }
-    printf(",\"since\":\"%s\"}", rfc3339(r ? r->since : zi->since, when));
+    fprintf(out, ",\"since\":\"%s\"}", rfc3339(r ? r->since : zi->since, when));
   }
-  fputs("]}", stdout);
+  fputs("]", out);
+  identity_status_json(s->st, t->id, out);
+  fputs("}", out);
 }
 
 /* Outbox state per alert channel, for status. */
 struct chan_state {
-  bool json;
+  FILE *out; /* NULL: text on stdout */
   int n;
 };
 
@@ -303,16 +323,17 @@ static void print_channel(void *arg, const struct store_channel_state *c) {
   struct chan_state *cs = arg;
   char when[32];
 
-  if (cs->json) {
-    fputs(cs->n++ ? ",{\"channel\":" : "{\"channel\":", stdout);
-    json_str(stdout, c->channel);
-    printf(",\"pending\":%lld,\"failed\":%lld,\"last_error\":",
-           (long long)c->pending, (long long)c->dead);
-    json_str(stdout, c->last_error);
-    fputs(",\"last_delivered\":", stdout);
-    json_str(stdout, c->last_delivered ? rfc3339(c->last_delivered, when)
+  if (cs->out != NULL) {
+    FILE *out = cs->out;
+    fputs(cs->n++ ? ",{\"channel\":" : "{\"channel\":", out);
+    json_str(out, c->channel);
+    fprintf(out, ",\"pending\":%lld,\"failed\":%lld,\"last_error\":",
+            (long long)c->pending, (long long)c->dead);
+    json_str(out, c->last_error);
+    fputs(",\"last_delivered\":", out);
+    json_str(out, c->last_delivered ? rfc3339(c->last_delivered, when)
                                        : NULL);
-    fputs("}", stdout);
+    fputs("}", out);
     return;
   }
   if (c->pending == 0 && c->dead == 0)
@@ -323,47 +344,49 @@ static void print_channel(void *arg, const struct store_channel_state *c) {
          c->last_error ? c->last_error : "");
 }
 
-static void print_channels(struct status *s, bool json) {
+static int print_channels(struct status *s, FILE *json) {
   struct chan_state cs = {json, 0};
-  char err[BW_ERRLEN];
 
-  if (store_outbox_channels(s->st, print_channel, &cs, err) != BW_OK)
-    fprintf(stderr, "blwatch: %s\n", err);
+  return store_outbox_channels(s->st, print_channel, &cs, s->err) != BW_OK;
 }
 
-static void print_json(struct status *s) {
-  bool first = true;
+static int print_json(struct status *s, FILE *out) {
+  struct jout j = {out, true};
   char when[32];
+  int rc;
 
-  fputs("{\"targets\":[", stdout);
-  each_target(s, json_target, &first);
-  printf("],\n\"summary\":{\"targets\":%lld,\"zones\":%zu,\"listed\":%lld,"
-         "\"clear\":%lld,\"unknown\":%lld,\"listed_targets\":%lld},\n"
-         "\"zones\":[",
-         (long long)s->targets, s->nzones, (long long)s->listed,
-         (long long)(s->pairs - s->listed - s->unknown),
-         (long long)s->unknown, (long long)s->listed_targets);
+  fputs("{\"targets\":[", out);
+  rc = each_target(s, json_target, &j);
+  fprintf(out,
+          "],\n\"summary\":{\"targets\":%lld,\"zones\":%zu,\"listed\":%lld,"
+          "\"clear\":%lld,\"unknown\":%lld,\"listed_targets\":%lld},\n"
+          "\"zones\":[",
+          (long long)s->targets, s->nzones, (long long)s->listed,
+          (long long)(s->pairs - s->listed - s->unknown),
+          (long long)s->unknown, (long long)s->listed_targets);
   for (size_t i = 0; i < s->nzones; i++) {
-    printf("%s{\"id\":", i ? "," : "");
-    json_str(stdout, s->zones[i].z->id);
-    printf(",\"health\":\"%s\",\"checked\":", s->zones[i].health);
-    json_str(stdout, s->zones[i].checked
-                         ? rfc3339(s->zones[i].checked, when) : NULL);
-    fputs("}", stdout);
+    fprintf(out, "%s{\"id\":", i ? "," : "");
+    json_str(out, s->zones[i].z->id);
+    fprintf(out, ",\"health\":\"%s\",\"checked\":", s->zones[i].health);
+    json_str(out, s->zones[i].checked ? rfc3339(s->zones[i].checked, when)
+                                      : NULL);
+    fputs("}", out);
   }
-  fputs("],\n\"last_cycle\":", stdout);
+  fputs("],\n\"last_cycle\":", out);
   if (s->have_cycle)
-    printf("{\"id\":%lld,\"started\":\"%s\",", (long long)s->last.id,
-           rfc3339(s->last.started, when));
+    fprintf(out, "{\"id\":%lld,\"started\":\"%s\",", (long long)s->last.id,
+            rfc3339(s->last.started, when));
   if (s->have_cycle)
-    printf("\"ended\":\"%s\",\"targets\":%lld,\"queries\":%lld}",
-           rfc3339(s->last.ended, when), (long long)s->last.targets,
-           (long long)s->last.queries);
+    fprintf(out, "\"ended\":\"%s\",\"targets\":%lld,\"queries\":%lld}",
+            rfc3339(s->last.ended, when), (long long)s->last.targets,
+            (long long)s->last.queries);
   else
-    fputs("null", stdout);
-  fputs(",\n\"notices\":[", stdout);
-  print_channels(s, true);
-  fputs("]}\n", stdout);
+    fputs("null", out);
+  fputs(",\n\"notices\":[", out);
+  if (rc == 0)
+    rc = print_channels(s, out);
+  fputs("]}\n", out);
+  return rc;
 }
 
 /* Each code of a stored listing with its meaning from the catalog. */
@@ -407,6 +430,7 @@ static void print_text(struct status *s) {
   char when[32];
 
   each_target(s, text_target, NULL);
+  identity_status_text(s->st, stdout);
   for (size_t i = 0; i < s->nzones; i++)
     if (strcmp(s->zones[i].health, "ok") != 0 &&
         strcmp(s->zones[i].health, "untested") != 0)
@@ -421,12 +445,13 @@ static void print_text(struct status *s) {
            rfc3339(s->last.ended, when));
   else
     printf("no cycle has completed yet\n");
-  print_channels(s, false);
+  if (print_channels(s, NULL) != 0)
+    fprintf(stderr, "blwatch: %s\n", s->err);
 }
 
 /* Nagios plugin output (one line; the exit code is the state). */
 static int print_nagios(struct status *s) {
-  int64_t stale = (int64_t)(3 * s->cfg.interval_ms / 1000);
+  int64_t stale = (int64_t)(3 * s->cfg->interval_ms / 1000);
 
   if (!s->have_cycle || time(NULL) - s->last.ended > stale) {
     printf("BLWATCH UNKNOWN - no cycle completed in the last %llds\n",
@@ -479,6 +504,8 @@ int statuscmd_status(const struct cli *cli, int argc, char **argv) {
   rc = status_load(cli, &s);
   if (rc == 0)
     rc = count_pairs(&s);
+  if (rc != 0 && s.err[0] != '\0')
+    fprintf(stderr, "blwatch: %s\n", s.err);
   if (rc != 0) {
     if (mode == 'n')
       printf("BLWATCH UNKNOWN - cannot read the database\n");
@@ -487,9 +514,9 @@ int statuscmd_status(const struct cli *cli, int argc, char **argv) {
   }
   if (mode == 'n')
     rc = print_nagios(&s);
-  else if (mode == 'j')
-    print_json(&s);
-  else
+  else if (mode == 'j' && print_json(&s, stdout) != 0)
+    fprintf(stderr, "blwatch: %s\n", s.err);
+  else if (mode != 'j')
     print_text(&s);
   if (mode != 'n')
     rc = s.listed > 0 ? 1 : s.unknown > 0 ? 2 : 0;
@@ -497,11 +524,80 @@ int statuscmd_status(const struct cli *cli, int argc, char **argv) {
   return rc;
 }
 
+/* ---- the same, for the HTTP endpoint ------------------------------------ */
+
+int statuscmd_status_json(const struct config *cfg, struct store *st,
+                          FILE *out, char *err) {
+  struct status s = {.cfg = cfg, .st = st};
+  int rc = status_collect(&s);
+
+  if (rc == 0)
+    rc = count_pairs(&s);
+  if (rc == 0)
+    rc = print_json(&s, out);
+  if (rc != 0)
+    snprintf(err, BW_ERRLEN, "%s", s.err[0] ? s.err : "out of memory");
+  status_free(&s);
+  return rc;
+}
+
+/* Hands each target's results to the caller's function as status_result. */
+struct visit {
+  statuscmd_target_fn fn;
+  void *arg;
+  struct status_result *out;
+};
+
+static void visit_target(struct status *s, const struct store_target *t,
+                         const struct sres *res, size_t n, void *arg) {
+  struct visit *v = arg;
+  size_t applicable = 0;
+
+  for (size_t z = 0; z < s->nzones; z++)
+    applicable += (s->zones[z].z->kinds & kind_bit(t->kind)) != 0;
+  for (size_t i = 0; i < n; i++) {
+    const struct srow *r = res[i].row;
+    v->out[i] = (struct status_result){
+        res[i].zi->z, res[i].result, r ? r->codes : "[]",
+        r ? r->meanings : "[]", r ? r->reason : NULL,
+        r ? r->detail : res[i].zi->health,
+        r ? r->since : res[i].zi->since};
+  }
+  v->fn(v->arg, t, v->out, n, applicable);
+}
+
+int statuscmd_each(const struct config *cfg, struct store *st,
+                   statuscmd_target_fn fn, void *arg,
+                   struct status_summary *sum, char *err) {
+  struct status s = {.cfg = cfg, .st = st};
+  struct visit v = {fn, arg, NULL};
+  int rc = status_collect(&s);
+
+  if (rc == 0)
+    rc = count_pairs(&s);
+  if (rc == 0 && (v.out = calloc(s.nzones + 1, sizeof(*v.out))) == NULL) {
+    snprintf(s.err, sizeof(s.err), "out of memory");
+    rc = 1;
+  }
+  s.all = true;
+  if (rc == 0 && fn != NULL)
+    rc = each_target(&s, visit_target, &v);
+  if (rc == 0 && sum != NULL)
+    *sum = (struct status_summary){
+        s.targets, (int64_t)s.nzones, s.listed,
+        s.pairs - s.listed - s.unknown, s.unknown, s.listed_targets,
+        s.have_cycle, s.last};
+  if (rc != 0)
+    snprintf(err, BW_ERRLEN, "%s", s.err[0] ? s.err : "out of memory");
+  free(v.out);
+  status_free(&s);
+  return rc;
+}
+
 /* ---- history ----------------------------------------------------------- */
 
 struct history {
-  bool json;
-  bool first;
+  FILE *json; /* NULL: text on stdout */
   size_t n;
 };
 
@@ -527,31 +623,40 @@ static void text_event(const struct store_event *e) {
 static bool on_event(void *arg, const struct store_event *e) {
   struct history *h = arg;
 
-  if (h->json) {
-    fputs(h->n == 0 ? "\n" : ",\n", stdout);
-    json_event(stdout, e);
-  }
-  else
+  if (h->json != NULL) {
+    fputs(h->n == 0 ? "\n" : ",\n", h->json);
+    json_event(h->json, e);
+  } else {
     text_event(e);
+  }
   h->n++;
   return true;
 }
 
-/* The stored key of a target given on the command line. */
-static int history_key(const char *text, char *key, size_t size) {
+int statuscmd_history_key(const char *text, char *key, size_t size,
+                          char *err) {
   struct target_spec t;
-  char err[BW_ERRLEN];
 
-  if (target_parse(text, NULL, -1, 1, &t, err) != BW_OK) {
-    fprintf(stderr, "blwatch: history: %s\n", err);
+  if (target_parse(text, NULL, -1, 1, &t, err) != BW_OK)
     return EX_USAGE;
-  }
   if (t.kind == TARGET_DOMAIN)
     snprintf(key, size, "%s", t.name);
   else
     target_addr_str(t.addr, t.kind == TARGET_IP6, key);
   target_spec_free(&t);
   return 0;
+}
+
+int statuscmd_history_json(struct store *st, const char *key, int64_t since,
+                           FILE *out, char *err) {
+  struct history h = {out, 0};
+  int rc = 0;
+
+  fputs("{\"events\":[", out);
+  if (store_events_each(st, key, since, on_event, &h, err) != BW_OK)
+    rc = 1;
+  fputs("]}\n", out);
+  return rc;
 }
 
 int statuscmd_history(const struct cli *cli, int argc, char **argv) {
@@ -565,6 +670,8 @@ int statuscmd_history(const struct cli *cli, int argc, char **argv) {
   struct store *st = NULL;
   char err[BW_ERRLEN], key[256];
   uint64_t since_ms = 0;
+  int64_t since;
+  bool json = false;
   int c, rc;
 
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -580,28 +687,35 @@ int statuscmd_history(const struct cli *cli, int argc, char **argv) {
       fputs(history_usage, stderr);
       return EX_USAGE;
     }
-    h.json |= c == 'j';
+    json |= c == 'j';
   }
   if (argc - optind > 1) {
     fputs(history_usage, stderr);
     return EX_USAGE;
   }
-  if (optind < argc && (rc = history_key(argv[optind], key, sizeof(key))))
+  if (optind < argc &&
+      (rc = statuscmd_history_key(argv[optind], key, sizeof(key), err))) {
+    fprintf(stderr, "blwatch: history: %s\n", err);
     return rc;
+  }
   if ((rc = cli_load_config(cli, false, &cfg)) != 0)
     return rc;
-  if (h.json)
-    fputs("{\"events\":[", stdout);
-  if (store_open(cfg.database, STORE_READONLY, &st, err) != BW_OK ||
-      store_events_each(st, optind < argc ? key : NULL,
-                        since_ms ? time(NULL) - (int64_t)(since_ms / 1000) : 0,
-                        on_event, &h, err) != BW_OK) {
+  since = since_ms ? time(NULL) - (int64_t)(since_ms / 1000) : 0;
+  if (store_open(cfg.database, STORE_READONLY, &st, err) != BW_OK) {
     fprintf(stderr, "blwatch: %s\n", err);
+    if (json)
+      fputs("{\"events\":[]}\n", stdout);
+    rc = 1;
+  } else if (json) {
+    rc = statuscmd_history_json(st, optind < argc ? key : NULL, since,
+                                stdout, err);
+  } else if (store_events_each(st, optind < argc ? key : NULL, since,
+                               on_event, &h, err) != BW_OK) {
     rc = 1;
   }
-  if (h.json)
-    fputs("]}\n", stdout);
-  else if (rc == 0 && h.n == 0)
+  if (rc != 0 && st != NULL)
+    fprintf(stderr, "blwatch: %s\n", err);
+  if (!json && rc == 0 && h.n == 0)
     printf("no events\n");
   store_close(st);
   cfg_free(&cfg);

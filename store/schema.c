@@ -93,6 +93,25 @@ static const char *const migrations[] = {
      * come anywhere from 0 to 1 s after the failure. */
     "ALTER TABLE outbox RENAME COLUMN next_attempt TO due_ms;"
     "UPDATE outbox SET due_ms = due_ms * 1000;",
+    /* 3 -> 4: sender identity checks.  One row per fact of a target (PTR,
+     * FCrDNS, MX, SPF, DMARC...) with the value last recorded, so a
+     * confirmed change becomes one identity_changed event; and the
+     * target's identity object as status and report show it, rewritten
+     * only when it changes. */
+    "CREATE TABLE identity ("
+    "  target INTEGER NOT NULL REFERENCES targets(id),"
+    "  fact TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (target, fact)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE identity_object ("
+    "  target INTEGER PRIMARY KEY REFERENCES targets(id),"
+    "  object TEXT NOT NULL,"   /* JSON, as check --identity --json */
+    "  problems TEXT NOT NULL," /* one per line */
+    "  warnings TEXT NOT NULL,"
+    "  since INTEGER NOT NULL"  /* unchanged since */
+    ") STRICT;",
 };
 
 int schema_latest(void) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "schema.h"
+#include "store_identity.h"
 
 /* Every statement the store runs, prepared once. */
 #define STMT_LIST(X)                                                          \
@@ -106,6 +107,11 @@ struct store {
 };
 
 int store_schema_latest(void) { return schema_latest(); }
+
+/* For the store's other files (store_identity.h): the connection and the
+ * path for error messages. */
+sqlite3 *store__db(struct store *st) { return st->db; }
+const char *store__path(const struct store *st) { return st->path; }
 
 static enum bw_err db_fail(struct store *st, char *err, const char *what) {
   return bw_fail(err, BW_EIO, "%s: %s: %s", st->path, what,

@@ -8,7 +8,8 @@
 # Covered: check and the engine over UDP and TCP, every fault-injection
 # behaviour through check and run --once, the broken-database errors, the
 # poller's listings, confirmation, unanswered queries, zone health, Nagios
-# output and error paths, systemd notifications and every notice path.
+# output and error paths, systemd notifications, every notice path, the
+# HTTP endpoint (its own thread) and the identity checks.
 # Left to ASan (same tests, sanitized build): the parts that kill blwatch
 # at chosen moments or expect SIGTERM/SIGHUP within a few seconds, and the
 # 10,000-target load test, which valgrind's 20-50x slowdown would turn
@@ -34,5 +35,7 @@ test_notices
 test_faults check tries run
 test_crash broken
 test_poller listings confirm unanswered zonehealth nagios errors
+test_http
+test_identity
 LIST
 rm -f "$log"
