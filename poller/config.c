@@ -327,15 +327,94 @@ static enum bw_err push_target(struct config *cfg, struct target_spec *t,
   return BW_OK;
 }
 
+/* At load, a target file's lines are checked and counted; only its
+ * hosts are kept (they are resolved every cycle). */
 static enum bw_err target_file_line(void *arg, int line, char *text,
                                     char *err) {
   struct config *cfg = arg;
+  struct target_spec t, *grown;
+  enum bw_err rc;
+
+  (void)line;
+  if ((rc = target_parse_line(text, cfg->max_range, &t, err)) != BW_OK)
+    return rc;
+  if (t.kind != TARGET_HOST) {
+    cfg->nfile_targets++;
+    target_spec_free(&t);
+    return BW_OK;
+  }
+  grown = realloc(cfg->file_hosts, (cfg->nfile_hosts + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    target_spec_free(&t);
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  }
+  cfg->file_hosts = grown;
+  grown[cfg->nfile_hosts++] = t;
+  return BW_OK;
+}
+
+static enum bw_err add_target_file(struct config *cfg, const char *path,
+                                   char *err) {
+  char **grown = realloc(cfg->target_files,
+                         (cfg->ntarget_files + 1) * sizeof(*grown));
+
+  if (grown == NULL)
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  cfg->target_files = grown;
+  grown[cfg->ntarget_files] = NULL;
+  cfg->ntarget_files++;
+  return dup_into(&grown[cfg->ntarget_files - 1], path, err);
+}
+
+struct each_line {
+  const struct config *cfg;
+  cfg_target_fn fn;
+  void *arg;
+};
+
+static enum bw_err each_file_line(void *arg, int line, char *text,
+                                  char *err) {
+  struct each_line *e = arg;
   struct target_spec t;
   enum bw_err rc;
 
   (void)line;
-  rc = target_parse_line(text, cfg->max_range, &t, err);
-  return rc == BW_OK ? push_target(cfg, &t, err) : rc;
+  if ((rc = target_parse_line(text, e->cfg->max_range, &t, err)) != BW_OK)
+    return rc;
+  if (t.kind != TARGET_HOST)
+    rc = e->fn(e->arg, &t, err);
+  target_spec_free(&t);
+  return rc;
+}
+
+enum bw_err cfg_each_target(const struct config *cfg, cfg_target_fn fn,
+                            void *arg, char *err) {
+  struct each_line e = {cfg, fn, arg};
+  enum bw_err rc = BW_OK;
+
+  for (size_t i = 0; rc == BW_OK && i < cfg->ntargets; i++)
+    if (cfg->targets[i].kind != TARGET_HOST)
+      rc = fn(arg, &cfg->targets[i], err);
+  for (size_t i = 0; rc == BW_OK && i < cfg->ntarget_files; i++)
+    rc = ini_read_lines(cfg->target_files[i], each_file_line, &e, err);
+  return rc;
+}
+
+const struct target_spec *cfg_next_host(const struct config *cfg,
+                                        size_t *pos) {
+  while (*pos < cfg->ntargets + cfg->nfile_hosts) {
+    size_t i = (*pos)++;
+    const struct target_spec *t = i < cfg->ntargets
+                                      ? &cfg->targets[i]
+                                      : &cfg->file_hosts[i - cfg->ntargets];
+    if (t->kind == TARGET_HOST)
+      return t;
+  }
+  return NULL;
+}
+
+uint64_t cfg_target_lines(const struct config *cfg) {
+  return cfg->ntargets + cfg->nfile_hosts + cfg->nfile_targets;
 }
 
 static enum bw_err load_target_files(struct config *cfg, const char *pattern,
@@ -349,8 +428,11 @@ static enum bw_err load_target_files(struct config *cfg, const char *pattern,
   if (r != 0)
     return bw_fail(err, BW_EIO, "%s:%d: no target file matches '%s'", file,
                    line, pattern);
-  for (size_t i = 0; rc == BW_OK && i < g.gl_pathc; i++)
+  for (size_t i = 0; rc == BW_OK && i < g.gl_pathc; i++) {
     rc = ini_read_lines(g.gl_pathv[i], target_file_line, cfg, err);
+    if (rc == BW_OK)
+      rc = add_target_file(cfg, g.gl_pathv[i], err);
+  }
   globfree(&g);
   return rc;
 }
@@ -785,6 +867,12 @@ static void alert_free(struct alert_cfg *a) {
 void cfg_free(struct config *cfg) {
   for (size_t i = 0; i < cfg->ntargets; i++)
     target_spec_free(&cfg->targets[i]);
+  for (size_t i = 0; i < cfg->nfile_hosts; i++)
+    target_spec_free(&cfg->file_hosts[i]);
+  for (size_t i = 0; i < cfg->ntarget_files; i++)
+    free(cfg->target_files[i]);
+  free(cfg->file_hosts);
+  free(cfg->target_files);
   for (size_t i = 0; i < cfg->nextra; i++)
     free(cfg->extra[i]);
   for (size_t i = 0; i < cfg->nalerts; i++)
@@ -839,6 +927,8 @@ static void print_targets(const struct config *cfg, FILE *out) {
     fprintf(out, "%-12s= %s%s%s\n", keys[t->kind], text,
             t->label ? " " : "", t->label ? t->label : "");
   }
+  for (size_t i = 0; i < cfg->ntarget_files; i++)
+    fprintf(out, "%-12s= %s\n", "file", cfg->target_files[i]);
 }
 
 static void print_alerts(const struct config *cfg, FILE *out) {

@@ -62,9 +62,18 @@ struct config {
   uint64_t timeout_ms;
   uint64_t tries;
 
-  /* [targets] */
+  /* [targets]: the config's own target lines in order, the hosts of the
+   * target files (resolved every cycle), and the matched target files,
+   * whose address and domain lines are read again by cfg_each_target()
+   * instead of being kept: a file of a million addresses costs no memory
+   * between syncs. */
   struct target_spec *targets;
   size_t ntargets;
+  struct target_spec *file_hosts;
+  size_t nfile_hosts;
+  char **target_files;
+  size_t ntarget_files;
+  uint64_t nfile_targets; /* address and domain lines in the files */
   uint64_t max_range;
 
   /* [zones] */
@@ -97,6 +106,22 @@ struct config {
 enum bw_err cfg_load(struct config *cfg, const char *path, char *err);
 
 void cfg_free(struct config *cfg);
+
+/* Calls fn for each address and domain target: the config's lines, then
+ * each target file's lines, read again now.  A file that changed since
+ * the config was loaded and no longer parses is an error (FILE:LINE). */
+typedef enum bw_err (*cfg_target_fn)(void *arg, const struct target_spec *t,
+                                     char *err);
+enum bw_err cfg_each_target(const struct config *cfg, cfg_target_fn fn,
+                            void *arg, char *err);
+
+/* The host targets (config lines and target files), *pos from 0; NULL
+ * after the last. */
+const struct target_spec *cfg_next_host(const struct config *cfg,
+                                        size_t *pos);
+
+/* Target lines in all: what config-check and the log report. */
+uint64_t cfg_target_lines(const struct config *cfg);
 
 /* Reads the alert channels' secrets (password_file/_env, secret_file/_env).
  * Only the commands that send or validate notices need them, so `status`

@@ -124,30 +124,42 @@ static bool is_range(const struct target_spec *t) {
          target_count(t) > 1;
 }
 
+struct stage_pass {
+  struct daemon *d;
+  bool ranges; /* this pass stages the ranges, the next the rest */
+};
+
+static enum bw_err stage_pass_spec(void *arg, const struct target_spec *t,
+                                   char *err) {
+  struct stage_pass *p = arg;
+
+  return is_range(t) == p->ranges ? stage_spec(p->d, t, err) : BW_OK;
+}
+
 /* Adds new targets, updates labels, retires what left the config; rows
  * that did not change are not written. */
 static bool sync_targets(struct daemon *d, const struct config *cfg) {
-  const char **hosts = calloc(cfg->ntargets + 1, sizeof(*hosts));
+  const char **hosts =
+      calloc(cfg->ntargets + cfg->nfile_hosts + 1, sizeof(*hosts));
   char err[BW_ERRLEN] = "out of memory";
-  size_t nhosts = 0;
+  const struct target_spec *h;
+  size_t nhosts = 0, pos = 0;
   int64_t added = 0, retired = 0;
   enum bw_err rc = hosts == NULL ? BW_ENOMEM : store_begin(d->store, err);
 
+  while ((h = cfg_next_host(cfg, &pos)) != NULL)
+    if (hosts != NULL)
+      hosts[nhosts++] = h->name;
   if (rc == BW_OK)
-    rc = store_sync_start(d->store, err);
+    rc = store_sync_start(d->store, "config", now_s(), err);
   /* Ranges first, so that the label of an address listed on its own wins
    * over the label of a range that contains it. */
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; rc == BW_OK && i < cfg->ntargets; i++) {
-      const struct target_spec *t = &cfg->targets[i];
-      if (t->kind == TARGET_HOST && pass == 0)
-        hosts[nhosts++] = t->name;
-      else if (t->kind != TARGET_HOST && is_range(t) == !pass)
-        rc = stage_spec(d, t, err);
-    }
+  for (int pass = 0; rc == BW_OK && pass < 2; pass++) {
+    struct stage_pass p = {d, pass == 0};
+    rc = cfg_each_target(cfg, stage_pass_spec, &p, err);
+  }
   if (rc == BW_OK)
-    rc = store_sync_finish(d->store, "config", now_s(), &added, &retired,
-                           err);
+    rc = store_sync_finish(d->store, &added, &retired, err);
   if (rc == BW_OK)
     rc = store_hosts_retire_except(d->store, hosts, nhosts, now_s(), err);
   if (rc == BW_OK)
@@ -217,10 +229,11 @@ static void on_host(struct dns_request *req) {
 static void retire_host_addresses(struct daemon *d) {
   char source[QNAME_MAX + 8], err[BW_ERRLEN];
 
-  for (size_t i = 0; d->hosts_ok && i < d->cfg.ntargets; i++) {
-    if (d->cfg.targets[i].kind != TARGET_HOST)
-      continue;
-    snprintf(source, sizeof(source), "host:%s", d->cfg.targets[i].name);
+  const struct target_spec *h;
+  size_t pos = 0;
+
+  while (d->hosts_ok && (h = cfg_next_host(&d->cfg, &pos)) != NULL) {
+    snprintf(source, sizeof(source), "host:%s", h->name);
     if (store_targets_retire(d->store, source, d->cycle_id, now_s(), NULL,
                              err) != BW_OK)
       log_err("%s", err);
@@ -228,18 +241,19 @@ static void retire_host_addresses(struct daemon *d) {
 }
 
 static unsigned resolve_hosts(struct daemon *d) {
+  const struct target_spec *spec;
   unsigned n = 0;
+  size_t pos = 0;
 
   d->hosts_ok = true;
-  for (size_t i = 0; i < d->cfg.ntargets; i++) {
-    if (d->cfg.targets[i].kind != TARGET_HOST)
-      continue;
+
+  while ((spec = cfg_next_host(&d->cfg, &pos)) != NULL) {
     for (int v6 = 0; v6 < 2; v6++) {
       struct host_lookup *h = calloc(1, sizeof(*h));
       if (h == NULL)
         continue;
       h->d = d;
-      h->spec = &d->cfg.targets[i];
+      h->spec = spec;
       h->dns.type = v6 ? DNS_AAAA : DNS_A;
       h->dns.done = on_host;
       snprintf(h->dns.name, sizeof(h->dns.name), "%s", h->spec->name);
@@ -516,7 +530,8 @@ static void apply_reload(struct daemon *d) {
   d->announce = true;
   if (d->engine != NULL)
     confirm_use(d->conf, d->engine, &d->cfg);
-  log_notice("config reloaded: %zu targets, %zu zones", d->cfg.ntargets,
+  log_notice("config reloaded: %llu targets, %zu zones",
+             (unsigned long long)cfg_target_lines(&d->cfg),
              d->cfg.nenabled);
 }
 
@@ -729,10 +744,10 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
   if (rc == 0)
     rc = open_http(d);
   if (rc == 0) {
-    log_notice("started: %zu config targets, %zu of %zu zones, database %s",
-               d->cfg.ntargets, d->cfg.nenabled, d->cfg.cat.n,
-               d->cfg.database);
-    if (d->cfg.ntargets == 0)
+    log_notice("started: %llu config targets, %zu of %zu zones, database %s",
+               (unsigned long long)cfg_target_lines(&d->cfg),
+               d->cfg.nenabled, d->cfg.cat.n, d->cfg.database);
+    if (cfg_target_lines(&d->cfg) == 0)
       log_warn("no targets: add ip =, domain = or host = lines under "
                "[targets] in %s, then reload (SIGHUP)", d->config_path);
     notify_send("READY=1\nSTATUS=first cycle running");

@@ -203,7 +203,7 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
     return rc;
   specs.max_range = cfg.max_range;
   rc = parse_targets(argc - optind, argv + optind, &specs);
-  if (rc == 0 && specs.n == 0 && cfg.ntargets == 0) {
+  if (rc == 0 && specs.n == 0 && cfg_target_lines(&cfg) == 0) {
     fprintf(stderr, "blwatch: check: no targets given\n%s", check_usage);
     rc = EX_USAGE;
   }
@@ -216,27 +216,58 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
 
 /* Targets of the config that zone z lists (a host counts as one address:
  * what it resolves to is only known at run time). */
-static uint64_t targets_for(const struct config *cfg, const struct zone *z) {
+/* Targets of the config by the kind of zone that lists them (a host
+ * counts as one address: what it resolves to is only known at run time),
+ * indexed by ZONE_IP4, ZONE_IP6, ZONE_DOMAIN. */
+struct kind_counts {
+  uint64_t n[ZONE_DOMAIN + 1];
+};
+
+static enum bw_err count_kind(void *arg, const struct target_spec *t,
+                              char *err) {
+  struct kind_counts *c = arg;
+  unsigned kind = t->kind == TARGET_IP4    ? ZONE_IP4
+                  : t->kind == TARGET_IP6  ? ZONE_IP6
+                  : t->kind == TARGET_HOST ? ZONE_IP4
+                                           : ZONE_DOMAIN;
+
+  (void)err;
+  c->n[kind] += target_count(t);
+  return BW_OK;
+}
+
+static void count_kinds(const struct config *cfg, struct kind_counts *c) {
+  const struct target_spec *h;
+  char err[BW_ERRLEN];
+  size_t pos = 0;
+
+  memset(c, 0, sizeof(*c));
+  while ((h = cfg_next_host(cfg, &pos)) != NULL)
+    count_kind(c, h, err);
+  /* The files were read a moment ago: should one fail now, the warning
+   * below only counts fewer targets. */
+  cfg_each_target(cfg, count_kind, c, err);
+}
+
+static uint64_t targets_for(const struct kind_counts *c,
+                            const struct zone *z) {
   uint64_t n = 0;
 
-  for (size_t i = 0; i < cfg->ntargets; i++) {
-    const struct target_spec *t = &cfg->targets[i];
-    unsigned kind = t->kind == TARGET_IP4    ? ZONE_IP4
-                    : t->kind == TARGET_IP6  ? ZONE_IP6
-                    : t->kind == TARGET_HOST ? ZONE_IP4
-                                             : ZONE_DOMAIN;
-    if (z->kinds & kind)
-      n += target_count(t);
-  }
+  for (unsigned k = ZONE_IP4; k <= ZONE_DOMAIN; k <<= 1)
+    if (z->kinds & k)
+      n += c->n[k];
   return n;
 }
 
 /* Warns about zones whose free-use limit the targets and interval would
  * exceed, with the interval that would fit. */
 static void warn_limits(const struct config *cfg) {
+  struct kind_counts c;
+
+  count_kinds(cfg, &c);
   for (size_t i = 0; i < cfg->cat.n; i++) {
     const struct zone *z = &cfg->cat.zones[i];
-    uint64_t n = targets_for(cfg, z);
+    uint64_t n = targets_for(&c, z);
     uint64_t k = cycle_zone_stride(z, n, cfg->interval_ms);
     if (!cfg->enabled[i] || k <= 1)
       continue;
@@ -274,8 +305,9 @@ static int cmd_config_check(const struct cli *cli, int argc, char **argv) {
     return rc;
   cfg_print(&cfg, stdout);
   warn_limits(&cfg);
-  fprintf(stderr, "blwatch: %s: ok (%zu targets, %zu of %zu zones enabled)\n",
-          cfg.path, cfg.ntargets, cfg.nenabled, cfg.cat.n);
+  fprintf(stderr, "blwatch: %s: ok (%llu targets, %zu of %zu zones enabled)\n",
+          cfg.path, (unsigned long long)cfg_target_lines(&cfg), cfg.nenabled,
+          cfg.cat.n);
   cfg_free(&cfg);
   return 0;
 }

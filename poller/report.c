@@ -14,6 +14,7 @@
 #include "ini.h"
 #include "json.h"
 #include "notice.h"
+#include "statuscmd.h"
 #include "store_identity.h"
 #include "target.h"
 
@@ -679,22 +680,15 @@ static void js_report(struct report *r, struct rtarget *t, size_t n,
 /* ---- the command
  * ---------------------------------------------------------------- */
 
-/* The stored key of a target on the command line ("192.0.2.10",
- * "example.com"); 64 when it is not a single address or a domain. */
+/* The stored key of a target on the command line, as history takes it;
+ * a usage error when it is not a single address or a domain. */
 static int target_key(const char *text, char *key, size_t size) {
-  struct target_spec t;
   char err[BW_ERRLEN];
+  int rc = statuscmd_history_key(text, key, size, err);
 
-  if (target_parse(text, NULL, -1, 1, &t, err) != BW_OK) {
+  if (rc != 0)
     fprintf(stderr, "blwatch: report: %s\n", err);
-    return EX_USAGE;
-  }
-  if (t.kind == TARGET_DOMAIN)
-    snprintf(key, size, "%s", t.name);
-  else
-    target_addr_str(t.addr, t.kind == TARGET_IP6, key);
-  target_spec_free(&t);
-  return 0;
+  return rc;
 }
 
 static int parse_args(int argc, char **argv, struct report *r) {

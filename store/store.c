@@ -23,6 +23,19 @@
   X(TARGET_RETIRE,                                                            \
     "UPDATE targets SET retired = ?3 WHERE retired IS NULL"                  \
     " AND source LIKE ?1 AND seen <> ?2")                                     \
+  X(SYNC_GET,                                                                 \
+    "SELECT id, kind, label, source, retired IS NOT NULL FROM targets"       \
+    " WHERE key = ?1")                                                        \
+  X(SYNC_INSERT,                                                              \
+    "INSERT INTO targets(kind, key, label, source, added)"                   \
+    " VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id")                               \
+  X(SYNC_UPDATE,                                                              \
+    "UPDATE targets SET kind = ?2, label = ?3, source = ?4, retired = NULL"  \
+    " WHERE id = ?1")                                                         \
+  X(SYNC_ACTIVE,                                                              \
+    "SELECT id FROM targets WHERE retired IS NULL AND source = ?1")          \
+  X(SYNC_RETIRE, "UPDATE targets SET retired = ?2 WHERE id = ?1")            \
+  X(MAX_TARGET_ID, "SELECT coalesce(max(id), 0) FROM targets")                \
   X(TARGET_NEXT,                                                              \
     "SELECT id, kind, key, label, first_checked FROM targets"                \
     " WHERE retired IS NULL AND id > ?1 ORDER BY id LIMIT ?2")               \
@@ -103,7 +116,13 @@ struct store {
   bool readonly;
   bool in_txn;
   sqlite3_stmt *stmt[S_COUNT];
-  sqlite3_stmt *sync_add; /* prepared by store_sync_start() */
+  struct sync {      /* between store_sync_start() and _finish() */
+    char *source;
+    int64_t now;
+    uint8_t *seen;   /* a bit per target id: in the config this time */
+    size_t seen_len; /* bytes */
+    int64_t added;
+  } sync;
 };
 
 int store_schema_latest(void) { return schema_latest(); }
@@ -241,11 +260,7 @@ static enum bw_err set_pragmas(struct store *st, char *err) {
   sqlite3_finalize(s);
   if (!wal)
     return db_fail(st, err, "cannot use WAL mode (not a database?)");
-  /* temp_store can only change before the temp schema is first used (a
-   * migration's ALTER TABLE uses it), so it is set here, once. */
-  return exec(st,
-              "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-              " PRAGMA temp_store = MEMORY",
+  return exec(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
               err);
 }
 
@@ -332,7 +347,8 @@ void store_close(struct store *st) {
     store_rollback(st);
   for (int i = 0; i < S_COUNT; i++)
     sqlite3_finalize(st->stmt[i]);
-  sqlite3_finalize(st->sync_add);
+  free(st->sync.source);
+  free(st->sync.seen);
   if (st->db != NULL && !st->readonly)
     sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
   sqlite3_close(st->db);
@@ -389,87 +405,198 @@ enum bw_err store_target_put(struct store *st, const char *kind,
   return BW_OK;
 }
 
-/* The set is a TEMP table in memory: nothing of it is written anywhere,
- * and the set operations below touch only rows that change.  It costs
- * about 100 bytes per target while the sync runs (10 MB for 100,000) and
- * is dropped afterwards. */
-enum bw_err store_sync_start(struct store *st, char *err) {
-  enum bw_err rc = exec(st,
-                        "CREATE TEMP TABLE IF NOT EXISTS sync_targets("
-                        " key TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT);"
-                        "DELETE FROM temp.sync_targets;",
-                        err);
+/* Steps s, already reset and bound, for one number. */
+static enum bw_err count_bound(struct store *st, sqlite3_stmt *s, int64_t *n,
+                               char *err) {
+  int rc = sqlite3_step(s);
 
-  sqlite3_finalize(st->sync_add);
-  st->sync_add = NULL;
-  if (rc == BW_OK &&
-      sqlite3_prepare_v2(st->db,
-                         "INSERT OR REPLACE INTO temp.sync_targets"
-                         " VALUES(?1, ?2, ?3)",
-                         -1, &st->sync_add, NULL) != SQLITE_OK)
-    return db_fail(st, err, "cannot prepare the target sync");
-  return rc;
+  *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? BW_OK : db_fail(st, err, "cannot count");
+}
+
+static enum bw_err count_query(struct store *st, enum stmt_id id, int64_t *n,
+                               char *err) {
+  return count_bound(st, stmt(st, id), n, err);
+}
+
+/* A sync looks each config target up by key and writes only what
+ * changed; the targets it saw are marked in a bitmap by row id (1 bit a
+ * target: 125 KB for a million), so that those of source it did not see
+ * can be retired.  Memory stays flat however many targets the config
+ * has, and a sync where nothing changed writes nothing. */
+static bool sync_grow(struct store *st, int64_t id) {
+  size_t byte = (size_t)id / 8;
+
+  if (byte >= st->sync.seen_len) {
+    size_t len = byte + byte / 2 + 64;
+    uint8_t *grown = realloc(st->sync.seen, len);
+    if (grown == NULL)
+      return false;
+    memset(grown + st->sync.seen_len, 0, len - st->sync.seen_len);
+    st->sync.seen = grown;
+    st->sync.seen_len = len;
+  }
+  return true;
+}
+
+static bool sync_mark(struct store *st, int64_t id) {
+  if (!sync_grow(st, id))
+    return false;
+  st->sync.seen[id / 8] |= (uint8_t)(1u << (id % 8));
+  return true;
+}
+
+static bool sync_marked(const struct store *st, int64_t id) {
+  size_t byte = (size_t)id / 8;
+
+  return byte < st->sync.seen_len &&
+         (st->sync.seen[byte] & (1u << (id % 8))) != 0;
+}
+
+static void sync_clear(struct store *st) {
+  free(st->sync.source);
+  free(st->sync.seen);
+  memset(&st->sync, 0, sizeof(st->sync));
+}
+
+enum bw_err store_sync_start(struct store *st, const char *source,
+                             int64_t now, char *err) {
+  int64_t max_id;
+
+  sync_clear(st);
+  if (count_query(st, S_MAX_TARGET_ID, &max_id, err) != BW_OK)
+    return BW_EIO;
+  st->sync.source = strdup(source);
+  st->sync.now = now;
+  if (st->sync.source == NULL || !sync_grow(st, max_id))
+    return bw_fail(err, BW_ENOMEM, "out of memory");
+  return BW_OK;
+}
+
+/* Whether the stored row differs from what the config says now. */
+static bool sync_differs(sqlite3_stmt *s, const char *kind, const char *label,
+                         const char *source) {
+  const char *k = (const char *)sqlite3_column_text(s, 1);
+  const char *l = (const char *)sqlite3_column_text(s, 2);
+  const char *src = (const char *)sqlite3_column_text(s, 3);
+
+  return strcmp(k ? k : "", kind) != 0 ||
+         (l == NULL) != (label == NULL) ||
+         (l != NULL && strcmp(l, label) != 0) ||
+         strcmp(src ? src : "", source) != 0 || sqlite3_column_int(s, 4);
+}
+
+static enum bw_err sync_write(struct store *st, enum stmt_id id,
+                              int64_t row, const char *kind, const char *key,
+                              const char *label, int64_t *out, char *err) {
+  sqlite3_stmt *s = stmt(st, id);
+  int rc;
+
+  if (id == S_SYNC_INSERT) {
+    bind_text(s, 1, kind);
+    bind_text(s, 2, key);
+    bind_text(s, 3, label);
+    bind_text(s, 4, st->sync.source);
+    sqlite3_bind_int64(s, 5, st->sync.now);
+  } else {
+    sqlite3_bind_int64(s, 1, row);
+    bind_text(s, 2, kind);
+    bind_text(s, 3, label);
+    bind_text(s, 4, st->sync.source);
+  }
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return db_fail(st, err, "cannot store target");
+  return BW_OK;
 }
 
 enum bw_err store_sync_add(struct store *st, const char *kind,
                            const char *key, const char *label, char *err) {
-  sqlite3_stmt *s = st->sync_add;
+  sqlite3_stmt *s = stmt(st, S_SYNC_GET);
+  int64_t id = 0;
+  bool found, differs = false;
+  enum bw_err rc = BW_OK;
+  int step;
 
-  sqlite3_reset(s);
+  if (st->sync.source == NULL)
+    return bw_fail(err, BW_EINVAL, "store_sync_add() outside a sync");
+  if (label != NULL && *label == '\0')
+    label = NULL;
   bind_text(s, 1, key);
-  bind_text(s, 2, kind);
-  bind_text(s, 3, label && *label ? label : NULL);
-  return run(st, s, "cannot stage a target", err);
-}
-
-static enum bw_err sync_step(struct store *st, const char *sql,
-                             const char *source, int64_t now, int64_t *n,
-                             char *err) {
-  sqlite3_stmt *s;
-  enum bw_err rc;
-
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-    return db_fail(st, err, "cannot sync targets");
-  bind_text(s, 1, source);
-  sqlite3_bind_int64(s, 2, now);
-  rc = run(st, s, "cannot sync targets", err);
-  if (n != NULL)
-    *n = sqlite3_changes(st->db);
-  sqlite3_finalize(s);
+  step = sqlite3_step(s);
+  found = step == SQLITE_ROW;
+  if (found) {
+    id = sqlite3_column_int64(s, 0);
+    differs = sync_differs(s, kind, label, st->sync.source);
+  }
+  sqlite3_reset(s);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return db_fail(st, err, "cannot read targets");
+  if (!found) {
+    rc = sync_write(st, S_SYNC_INSERT, 0, kind, key, label, &id, err);
+    st->sync.added++;
+  } else if (differs) {
+    rc = sync_write(st, S_SYNC_UPDATE, id, kind, key, label, &id, err);
+  }
+  if (rc == BW_OK && !sync_mark(st, id))
+    return bw_fail(err, BW_ENOMEM, "out of memory");
   return rc;
 }
 
-enum bw_err store_sync_finish(struct store *st, const char *source,
-                              int64_t now, int64_t *added, int64_t *retired,
-                              char *err) {
+/* The active targets of the source that the sync did not see.  Their ids
+ * are gathered first: rows are not changed under a running SELECT. */
+static enum bw_err sync_unseen(struct store *st, int64_t **ids, size_t *n,
+                               char *err) {
+  sqlite3_stmt *s = stmt(st, S_SYNC_ACTIVE);
+  size_t cap = 0;
+  int rc;
+
+  *ids = NULL;
+  *n = 0;
+  bind_text(s, 1, st->sync.source);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(s, 0);
+    if (sync_marked(st, id))
+      continue;
+    if (*n == cap) {
+      int64_t *grown = realloc(*ids, (cap = cap * 2 + 64) * sizeof(**ids));
+      if (grown == NULL) {
+        sqlite3_reset(s);
+        return bw_fail(err, BW_ENOMEM, "out of memory");
+      }
+      *ids = grown;
+    }
+    (*ids)[(*n)++] = id;
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE)
+    return db_fail(st, err, "cannot read targets");
+  return BW_OK;
+}
+
+enum bw_err store_sync_finish(struct store *st, int64_t *added,
+                              int64_t *retired, char *err) {
+  int64_t *ids = NULL;
+  size_t n = 0;
   enum bw_err rc;
 
-  rc = sync_step(st,
-                 "INSERT INTO targets(kind, key, label, source, added)"
-                 " SELECT kind, key, label, ?1, ?2 FROM temp.sync_targets s"
-                 " WHERE NOT EXISTS (SELECT 1 FROM targets t"
-                 " WHERE t.key = s.key)",
-                 source, now, added, err);
-  if (rc == BW_OK)
-    rc = sync_step(st,
-                   "UPDATE targets SET kind = s.kind, label = s.label,"
-                   " source = ?1, retired = NULL FROM temp.sync_targets s"
-                   " WHERE targets.key = s.key AND (targets.kind IS NOT s.kind"
-                   " OR targets.label IS NOT s.label OR targets.source IS NOT"
-                   " ?1 OR targets.retired IS NOT NULL)",
-                   source, now, NULL, err);
-  if (rc == BW_OK)
-    rc = sync_step(st,
-                   "UPDATE targets SET retired = ?2 WHERE retired IS NULL"
-                   " AND source = ?1 AND key NOT IN"
-                   " (SELECT key FROM temp.sync_targets)",
-                   source, now, retired, err);
-  /* The staged set can be large (a /16 is 65,536 rows): give its memory
-   * back rather than keep it for the next reload. */
-  sqlite3_finalize(st->sync_add);
-  st->sync_add = NULL;
-  if (rc == BW_OK)
-    rc = exec(st, "DROP TABLE temp.sync_targets", err);
+  if (st->sync.source == NULL)
+    return bw_fail(err, BW_EINVAL, "store_sync_finish() outside a sync");
+  rc = sync_unseen(st, &ids, &n, err);
+  for (size_t i = 0; rc == BW_OK && i < n; i++) {
+    sqlite3_stmt *s = stmt(st, S_SYNC_RETIRE);
+    sqlite3_bind_int64(s, 1, ids[i]);
+    sqlite3_bind_int64(s, 2, st->sync.now);
+    rc = run(st, s, "cannot retire targets", err);
+  }
+  free(ids);
+  *added = st->sync.added;
+  *retired = rc == BW_OK ? (int64_t)n : 0;
+  sync_clear(st);
   return rc;
 }
 
@@ -538,22 +665,6 @@ enum bw_err store_targets_next(struct store *st, int64_t after,
     return db_fail(st, err, "cannot read targets");
   return BW_OK;
 }
-
-/* Steps s, already reset and bound, for one number. */
-static enum bw_err count_bound(struct store *st, sqlite3_stmt *s, int64_t *n,
-                               char *err) {
-  int rc = sqlite3_step(s);
-
-  *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-  sqlite3_reset(s);
-  return rc == SQLITE_ROW ? BW_OK : db_fail(st, err, "cannot count");
-}
-
-static enum bw_err count_query(struct store *st, enum stmt_id id, int64_t *n,
-                               char *err) {
-  return count_bound(st, stmt(st, id), n, err);
-}
-
 
 enum bw_err store_targets_count(struct store *st, int64_t *n, char *err) {
   return store_targets_count_after(st, 0, n, err);

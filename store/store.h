@@ -54,16 +54,17 @@ enum bw_err store_target_put(struct store *st, const char *kind,
 
 /* Bringing the config's targets into the store without rewriting what did
  * not change: store_sync_start(), store_sync_add() for each target (a key
- * added twice keeps the last label), then store_sync_finish(), which adds
- * new targets, updates changed ones, revives returning ones and retires
- * the targets of source that are not in the set.  Run it inside a
- * transaction; *added and *retired count the changes. */
-enum bw_err store_sync_start(struct store *st, char *err);
+ * added twice keeps the last label), then store_sync_finish(), which
+ * retires the active targets of source that were not added.  New targets
+ * are inserted and changed or retired ones updated as they are added.
+ * Memory does not grow with the number of targets (a bit per row id).
+ * Run it inside a transaction; *added and *retired count the changes. */
+enum bw_err store_sync_start(struct store *st, const char *source,
+                             int64_t now, char *err);
 enum bw_err store_sync_add(struct store *st, const char *kind,
                            const char *key, const char *label, char *err);
-enum bw_err store_sync_finish(struct store *st, const char *source,
-                              int64_t now, int64_t *added, int64_t *retired,
-                              char *err);
+enum bw_err store_sync_finish(struct store *st, int64_t *added,
+                              int64_t *retired, char *err);
 
 /* Retires the active targets of source (an exact source, or "host:%" for
  * every host) not seen in generation gen.  Returns how many in *n. */

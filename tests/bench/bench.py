@@ -16,7 +16,8 @@ ratio to dnsperf, CPU (user+sys) and CPU us per query, peak RSS, correctness
 missing, unknown pairs) and the delta of the kernel's UDP RcvbufErrors.
 
 --mode run.  Measures the poller: `blwatch -c CONF run --once` with
-[poller] database = DIR/bench.db, confirm = 0, interval = 1h and
+[poller] database = DIR/bench.db, confirm = 0, interval = 1h,
+[identity] enabled = no (the blocklist work alone) and
 [targets] file = DIR/targets.txt.  Per run: dnsperf (unless --no-dnsperf),
 then a fresh database and two cycles on it:
   cold  every target inserted, first listings recorded as events;
@@ -234,8 +235,12 @@ def write_run_config(path, port, workdir, db, timeout, tries, concurrency):
              "file = %s\n"
              "\n[zones]\n"
              "catalog = %s\n"
-             "use = all\n" % (port, timeout, tries, os.path.join(workdir, "targets.txt"),
-                              os.path.join(workdir, "catalog.conf")))
+             "use = all\n"
+             # The blocklist work alone: identity checks (a PTR and its
+             # forward lookup per address) would add their own queries.
+             "\n[identity]\n"
+             "enabled = no\n" % (port, timeout, tries, os.path.join(workdir, "targets.txt"),
+                                 os.path.join(workdir, "catalog.conf")))
     with open(path, "w") as f:
         f.write(text)
     return path

@@ -421,6 +421,30 @@ class Drop(Behaviour):
         return "Drop(%.3f, %r)" % (self.fraction, self.inner)
 
 
+class Outage(Behaviour):
+    """Answers `after` queries as inner does, then nothing over UDP for
+    `seconds`, then as inner again: a server that stalls for a moment."""
+
+    def __init__(self, seconds, inner, after=0):
+        self.seconds, self.inner, self.after = seconds, inner, after
+        self.lock = threading.Lock()
+        self.seen = 0
+        self.start = None
+
+    def answer(self, q, rel, zone, transport):
+        now = time.monotonic()
+        with self.lock:
+            self.seen += 1
+            if self.start is None and self.seen > self.after:
+                self.start = now
+            down = (transport == "udp" and self.start is not None
+                    and now - self.start < self.seconds)
+        return SILENT if down else self.inner.answer(q, rel, zone, transport)
+
+    def __repr__(self):
+        return "Outage(%.1fs, %r)" % (self.seconds, self.inner)
+
+
 # --------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------

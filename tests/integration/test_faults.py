@@ -48,7 +48,8 @@ sys.path.insert(0, HERE)
 
 import faultdns as F   # noqa: E402
 from faultdns import (Normal, Timeout, Slow, Rcode, Truncate, ListsAll,  # noqa: E402
-                      ListsNothing, Refusal, Outside, Malformed, WrongId, WrongName, Drop)
+                      ListsNothing, Refusal, Outside, Malformed, WrongId, WrongName, Drop,
+                      Outage)
 
 UNKNOWN = ("refused", "bogus", "error", "untrusted")
 PAIR_EVENTS = ("listed", "delisted", "changed")
@@ -1102,6 +1103,64 @@ def test_load(ctx):
             fails)
 
 
+def stats_of(err):
+    """The figures of `check --stats` (stderr) as a dict of numbers."""
+    m = re.search(r"^stats: (.*)$", err, re.M)
+    if not m:
+        return None
+    out = {}
+    for kv in m.group(1).split():
+        k, _, v = kv.partition("=")
+        out[k] = float(v.rstrip("s"))
+    return out
+
+
+def test_window(ctx):
+    """The in-flight window backs off when timeouts appear and grows back
+    when answers flow, and the retries of a stall end in right answers."""
+    rep, srv = ctx.rep, ctx.srv
+    fails = []
+    targets, table = load_world(4000)
+    srv.set_zone(LOAD["zone"], Outage(0.6, Normal(table), after=1000))
+    conf = write_conf(os.path.join(ctx.tmp, "window.conf"), srv.port, ctx.catalog, [LOAD["id"]],
+                      timeout="0.3s", tries=4)
+    r = blwatch(conf, ["check", "--json", "--stats", "-"],
+                stdin="".join(t + "\n" for t in targets), timeout=120)
+    prob = run_problem(r, 120)
+    st = stats_of(r.err or "")
+    if prob:
+        fails.append(prob)
+    elif st is None:
+        fails.append("no stats line in stderr: %r" % (r.err or "")[-300:])
+    else:
+        print("      window: %s" % " ".join("%s=%g" % kv for kv in sorted(st.items())), flush=True)
+        # Default concurrency 100: the stall's timeouts halve the window
+        # (at most once per timeout period), the answers after it add one
+        # per window's worth.
+        if not st["window_low"] < 100:
+            fails.append("window_low %g: the window never backed off from 100 during a 0.6 s "
+                         "stall with timeout 0.3s" % st["window_low"])
+        if not st["window"] > st["window_low"]:
+            fails.append("window %g at the end, window_low %g: it did not grow back once "
+                         "answers flowed" % (st["window"], st["window_low"]))
+        if not st["timeouts"] >= 50:
+            fails.append("only %g timeouts: the stall did not hit the queries in flight"
+                         % st["timeouts"])
+        doc = parse_json(r, fails, "window")
+        if doc is not None:
+            got = results_of(doc)
+            wrong = [t for t in targets
+                     if (got.get((t, LOAD["id"])) or {}).get("result")
+                     != ("listed" if t in table else "clear")]
+            if wrong:
+                fails.append("%d of %d targets without their true result after the stall, "
+                             "e.g. %s: %s" % (len(wrong), len(targets), wrong[0],
+                                              fmt_res(got.get((wrong[0], LOAD["id"])))))
+    rep.add("window: a 0.6 s stall of the server after 1,000 queries (timeout 0.3s, tries 4): the "
+            "window backs off "
+            "from 100 and grows back, every target ends with its true result", fails)
+
+
 # --------------------------------------------------------------------------
 
 class Ctx:
@@ -1109,7 +1168,7 @@ class Ctx:
 
 
 TESTS = [("check", test_check), ("tries", test_tries), ("run", test_run), ("flip", test_flip),
-         ("load", test_load)]
+         ("load", test_load), ("window", test_window)]
 
 
 def main():

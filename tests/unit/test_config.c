@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "dns.h"
@@ -198,6 +199,45 @@ static const char full_config[] =
     "format   = slack\n"
     "secret_file = " UNIT_DATA_DIR "/webhook.secret\n";
 
+/* What cfg_each_target() gave, copied (file targets are freed after the
+ * call). */
+struct seen_target {
+  enum target_kind kind;
+  char text[64];  /* address/prefix or name */
+  char label[64]; /* "" when none */
+};
+
+struct seen_list {
+  struct seen_target v[16];
+  size_t n;
+};
+
+static enum bw_err seen_add(void *arg, const struct target_spec *t,
+                            char *err) {
+  struct seen_list *l = arg;
+  struct seen_target *s = &l->v[l->n++];
+  char buf[64];
+
+  (void)err;
+  assert_true(l->n <= N(l->v));
+  s->kind = t->kind;
+  if (t->name != NULL)
+    snprintf(s->text, sizeof(s->text), "%s", t->name);
+  else
+    snprintf(s->text, sizeof(s->text), "%s/%u",
+             target_addr_str(t->addr, t->kind == TARGET_IP6, buf), t->prefix);
+  snprintf(s->label, sizeof(s->label), "%s", t->label ? t->label : "");
+  return BW_OK;
+}
+
+static void each_target(const struct config *cfg, struct seen_list *l) {
+  char err[BW_ERRLEN];
+
+  l->n = 0;
+  if (cfg_each_target(cfg, seen_add, l, err) != BW_OK)
+    fail_msg("cfg_each_target: %s", err);
+}
+
 static void check_full(const struct config *cfg) {
   char buf[64];
 
@@ -212,8 +252,8 @@ static void check_full(const struct config *cfg) {
   assert_int_equal(cfg->max_range, 1024);
   assert_false(cfg->identity);
 
-  /* Targets in file order, a target file's lines where the file is. */
-  assert_int_equal(cfg->ntargets, 5 + 3 + 2);
+  /* The config's own target lines, in order. */
+  assert_int_equal(cfg->ntargets, 5);
   const struct target_spec *t = cfg->targets;
   assert_int_equal(t[0].kind, TARGET_IP4);
   assert_string_equal(target_addr_str(t[0].addr, false, buf), "192.0.2.10");
@@ -226,20 +266,34 @@ static void check_full(const struct config *cfg) {
   assert_int_equal(t[4].kind, TARGET_HOST);
   assert_string_equal(t[4].name, "mx1.example.com");
   assert_string_equal(t[4].label, "edge mx");
-  /* a.list */
-  assert_string_equal(target_addr_str(t[5].addr, false, buf), "192.0.2.10");
-  assert_string_equal(t[5].label, "mx-out-1");
-  assert_string_equal(target_addr_str(t[6].addr, false, buf),
-                      "198.51.100.4");
-  assert_int_equal(t[6].prefix, 30);
-  assert_string_equal(t[6].label, "pool");
-  assert_int_equal(t[7].kind, TARGET_HOST);
-  assert_string_equal(t[7].label, "mx1");
-  /* b.list (after a.list; notes.txt is not read) */
-  assert_int_equal(t[8].kind, TARGET_DOMAIN);
-  assert_string_equal(t[8].label, "sending-domain");
-  assert_int_equal(t[9].kind, TARGET_IP6);
-  assert_null(t[9].label);
+  /* The target files a.list and b.list (notes.txt is not read): their
+   * hosts are kept, the rest is counted and read again on demand. */
+  assert_int_equal(cfg->ntarget_files, 2);
+  assert_non_null(strstr(cfg->target_files[0], "/a.list"));
+  assert_non_null(strstr(cfg->target_files[1], "/b.list"));
+  assert_int_equal(cfg->nfile_hosts, 1);
+  assert_string_equal(cfg->file_hosts[0].name, "mx1.example.com");
+  assert_string_equal(cfg->file_hosts[0].label, "mx1");
+  assert_int_equal(cfg->nfile_targets, 4);
+  assert_int_equal(cfg_target_lines(cfg), 10);
+  size_t pos = 0;
+  assert_ptr_equal(cfg_next_host(cfg, &pos), &t[4]);
+  assert_ptr_equal(cfg_next_host(cfg, &pos), &cfg->file_hosts[0]);
+  assert_null(cfg_next_host(cfg, &pos));
+  /* Addresses and domains: the config's lines, then the files'. */
+  struct seen_list l;
+  each_target(cfg, &l);
+  assert_int_equal(l.n, 4 + 4);
+  assert_string_equal(l.v[0].text, "192.0.2.10/32");
+  assert_string_equal(l.v[3].text, "example.com");
+  assert_string_equal(l.v[4].text, "192.0.2.10/32");
+  assert_string_equal(l.v[4].label, "mx-out-1");
+  assert_string_equal(l.v[5].text, "198.51.100.4/30");
+  assert_string_equal(l.v[5].label, "pool");
+  assert_int_equal(l.v[6].kind, TARGET_DOMAIN);
+  assert_string_equal(l.v[6].label, "sending-domain");
+  assert_int_equal(l.v[7].kind, TARGET_IP6);
+  assert_string_equal(l.v[7].label, "");
 
   /* Zones: the extra file replaced ip-b and added ip-e. */
   assert_string_equal(cfg->catalog_path, TEST_CATALOG);
@@ -510,9 +564,13 @@ static void max_range_after_ranges(void **state) {
            "[targets]\nip = 10.0.0.0/15\nfile = %s\nmax_range = 131072\n"
            ZONES_TAIL, tfile);
   load_ok(&cfg, text);
-  assert_int_equal(cfg.ntargets, 2);
+  assert_int_equal(cfg.ntargets, 1);
   assert_true(target_count(&cfg.targets[0]) == 131072);
-  assert_string_equal(cfg.targets[1].label, "big");
+  struct seen_list l;
+  each_target(&cfg, &l);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.v[1].text, "10.0.0.0/15"); /* as a range */
+  assert_string_equal(l.v[1].label, "big");
   cfg_free(&cfg);
 
   /* Without it, the default cap refuses them, in the config and in a
@@ -571,6 +629,21 @@ static void target_file_errors(void **state) {
   load_ok(&cfg, text);
   assert_int_equal(cfg.ntargets, 0);
   cfg_free(&cfg);
+
+  /* A target file that breaks after the config was loaded: the next
+   * reading of it names the file and the line. */
+  {
+    const char *later = tu_write_in(dir, "later.list", "192.0.2.7\n");
+    char conf[512];
+    snprintf(conf, sizeof(conf), "[targets]\nfile = %s\n" ZONES_TAIL, later);
+    load_ok(&cfg, conf);
+    tu_write_in(dir, "later.list", "192.0.2.7\nnot an address!\n");
+    struct seen_list l = {.n = 0};
+    assert_int_not_equal(cfg_each_target(&cfg, seen_add, &l, err), BW_OK);
+    tu_assert_err(err, later, 2, NULL);
+    cfg_free(&cfg);
+    unlink(later);
+  }
 
   /* An error inside a target file names that file and its line. */
   tu_write_in(dir, "a.list", "192.0.2.1\n# fine so far\n");

@@ -51,7 +51,7 @@ static void creates_latest_schema(void **state) {
   /* Target sync works right after the migrations, inside a transaction
    * as run does it (its TEMP table once failed after their ALTER TABLE). */
   assert_int_equal(store_begin(st, err), BW_OK);
-  assert_int_equal(store_sync_start(st, err), BW_OK);
+  assert_int_equal(store_sync_start(st, "config", 1, err), BW_OK);
   store_rollback(st);
   store_close(st);
   /* The read-only open used by status works on what the writer made. */
@@ -100,7 +100,7 @@ static void migrates_from_first_schema(void **state) {
   assert_int_equal(store_outbox_next_due(st, "ops", &due, err), BW_OK);
   assert_int_equal(due, 160000);
   assert_int_equal(store_begin(st, err), BW_OK);
-  assert_int_equal(store_sync_start(st, err), BW_OK);
+  assert_int_equal(store_sync_start(st, "config", 1, err), BW_OK);
   store_rollback(st);
   store_close(st);
 }
@@ -228,6 +228,101 @@ static void retire_targets_not_seen(void **state) {
   store_close(st);
 }
 
+/* What another connection sees of the database's writes. */
+static int64_t data_version(sqlite3 *db) {
+  sqlite3_stmt *s;
+  int64_t v = -1;
+
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &s,
+                                      NULL), SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+struct sync_item {
+  const char *kind, *key, *label;
+};
+
+/* One sync of the config source with items; checks added and retired. */
+static void sync_set(struct store *st, const struct sync_item *items,
+                     size_t n, int64_t now, int64_t want_added,
+                     int64_t want_retired) {
+  char err[BW_ERRLEN];
+  int64_t added = -1, retired = -1;
+
+  assert_int_equal(store_begin(st, err), BW_OK);
+  assert_int_equal(store_sync_start(st, "config", now, err), BW_OK);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(store_sync_add(st, items[i].kind, items[i].key,
+                                    items[i].label, err), BW_OK);
+  assert_int_equal(store_sync_finish(st, &added, &retired, err), BW_OK);
+  assert_int_equal(store_commit(st, err), BW_OK);
+  assert_int_equal(added, want_added);
+  assert_int_equal(retired, want_retired);
+}
+
+/* The active targets as "key/label ..." in id order. */
+static char *active(struct store *st, char *buf, size_t size) {
+  struct store_target t[8];
+  char err[BW_ERRLEN];
+  size_t n, used = 0;
+
+  buf[0] = '\0';
+  assert_int_equal(store_targets_next(st, 0, t, 8, &n, err), BW_OK);
+  for (size_t i = 0; i < n; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s/%s",
+                             i ? " " : "", t[i].key, t[i].label);
+  return buf;
+}
+
+/* The config sync adds, relabels, retires and revives, and a sync where
+ * nothing changed writes nothing at all. */
+static void sync_writes_only_changes(void **state) {
+  static const struct sync_item first[] = {
+      {"ip4", "192.0.2.1", "x"},
+      {"ip4", "192.0.2.2", NULL},
+      {"domain", "example.com", ""},
+      {"ip4", "192.0.2.1", "y"}, /* added twice: the last label wins */
+  };
+  static const struct sync_item second[] = {
+      {"ip4", "192.0.2.1", "z"},
+      {"domain", "example.com", NULL},
+      {"ip6", "2001:db8::1", NULL},
+  };
+  static const struct sync_item third[] = {{"ip4", "192.0.2.2", "back"}};
+  const char *path = db_path();
+  char err[BW_ERRLEN], buf[512];
+  struct store *st;
+  sqlite3 *other;
+  int64_t v;
+
+  (void)state;
+  assert_int_equal(store_open(path, 0, &st, err), BW_OK);
+  assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+  sync_set(st, first, 4, 10, 3, 0);
+  assert_string_equal(active(st, buf, sizeof(buf)),
+                      "192.0.2.1/y 192.0.2.2/ example.com/");
+  /* Again, with the duplicate: "x" then "y", the row ends as it was. */
+  sync_set(st, first, 4, 20, 0, 0);
+  assert_string_equal(active(st, buf, sizeof(buf)),
+                      "192.0.2.1/y 192.0.2.2/ example.com/");
+  /* Without it: not a byte written. */
+  v = data_version(other);
+  sync_set(st, first + 1, 3, 30, 0, 0);
+  assert_int_equal(data_version(other), v);
+  /* 192.0.2.2 left, 2001:db8::1 came, 192.0.2.1 changed its label. */
+  sync_set(st, second, 3, 60, 1, 1);
+  assert_string_equal(active(st, buf, sizeof(buf)),
+                      "192.0.2.1/z example.com/ 2001:db8::1/");
+  /* Back again: revived under its old id, with its new label. */
+  sync_set(st, third, 1, 70, 0, 3);
+  assert_string_equal(active(st, buf, sizeof(buf)), "192.0.2.2/back");
+  sqlite3_close(other);
+  store_close(st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(creates_latest_schema),
@@ -237,6 +332,7 @@ int main(void) {
       cmocka_unit_test(readonly_without_database_says_so),
       cmocka_unit_test(event_outbox_round_trip),
       cmocka_unit_test(retire_targets_not_seen),
+      cmocka_unit_test(sync_writes_only_changes),
   };
 
   tu_init();
