@@ -315,9 +315,18 @@ static void begin_part(struct daemon *d, int64_t after, bool only_new) {
   }
 }
 
-/* Host names resolved: the cycle's first part begins. */
+/* Host names resolved: the cycle's first part begins.  Targets never
+ * checked (a first start, targets added while blwatch was stopped) are
+ * checked at once, unpaced, before the paced cycle: nobody should wait
+ * most of an interval to learn that a new server is listed. */
 static void begin_scan(struct daemon *d) {
   retire_host_addresses(d);
+  if (!d->once && d->new_targets) {
+    d->new_targets = false;
+    d->resume_after = 0;
+    begin_part(d, 0, true);
+    return;
+  }
   begin_part(d, 0, false);
 }
 

@@ -1125,6 +1125,41 @@ T5_TARGETS_A = [("ip", "192.0.2.10", "mx-out-1"), ("ip", "192.0.2.12", "old-mx")
 T5_ZONES = ["p-a", "p-b", "p-d"]
 
 
+def test_first_start(ctx):
+    """5a. `run` on a fresh database with interval = 1h: every target is
+    checked at once (not paced over the hour), then the paced cycle goes
+    on."""
+    fails = []
+    w, tmp = ctx.world, ctx.tmp
+    w.apply(baseline())
+    db = os.path.join(tmp, "t5a.db")
+    conf = os.path.join(tmp, "t5a.conf")
+    write_conf(conf, w.srv.port, ctx.catalog, db, T5_TARGETS_A, T5_ZONES, interval="1h")
+    exp = model_listed(w.state, T5_TARGETS_A, T5_ZONES)
+    assert exp, "the T5 targets should have listings in the world"
+    want = set((k[0], k[1]) for k in exp)
+    bg = Bg(conf, ["run"], os.path.join(tmp, "t5a.log"))
+    got = set()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not want <= got:
+            time.sleep(0.25)
+            if not bg.alive():
+                raise HarnessError("`%s` exited (%r): %s" % (bg.cmd, bg.proc.returncode, bg.log()))
+            got = set((e["target_key"], e["list"]) for e in db_events(db) if e["type"] == "listed")
+        if not want <= got:
+            fails.append("interval 1h, fresh database: within 10 s only %d of %d listings recorded "
+                         "(missing %s): new targets should be checked at once, not paced; log:\n%s"
+                         % (len(want & got), len(want), sorted(want - got)[:5], bg.log()[-1500:]))
+        bg.send(signal.SIGTERM)
+        if bg.wait(10) != 0:
+            fails.append("SIGTERM: no clean exit within 10 s")
+    finally:
+        bg.close()
+    ctx.report("5a. first start with interval = 1h: every never-checked target is checked at once",
+               fails)
+
+
 def test_sighup(ctx):
     """5. SIGHUP: a good config adding and removing targets takes effect
     promptly; a broken one is reported with FILE:LINE and the old stays."""
@@ -1538,7 +1573,8 @@ def test_logging(ctx):
 
 
 TESTS = [("listings", test_listings), ("confirm", test_confirm), ("unanswered", test_unanswered),
-         ("zonehealth", test_zone_health), ("sighup", test_sighup), ("sigterm", test_sigterm),
+         ("zonehealth", test_zone_health), ("firststart", test_first_start),
+         ("sighup", test_sighup), ("sigterm", test_sigterm),
          ("kill9", test_kill9), ("nagios", test_nagios), ("errors", test_errors),
          ("logging", test_logging)]
 
