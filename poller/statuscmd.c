@@ -33,8 +33,9 @@ static const char history_usage[] =
     "\n"
     "Events newest first: listed, delisted, changed (codes differ while\n"
     "listed), zone_unhealthy and zone_healthy (zone events have no\n"
-    "target).  TARGET limits them to one address or domain; --since 7d to\n"
-    "a recent period.\n";
+    "target), and identity_changed (PTR, FCrDNS, MX, SPF, DMARC, MTA-STS\n"
+    "or TLS-RPT of a target changed; no list).  TARGET limits them to one\n"
+    "address or domain; --since 7d to a recent period.\n";
 
 /* A stored state row, copied out of SQLite. */
 struct srow {
@@ -609,7 +610,9 @@ static void text_event(const struct store_event *e) {
   if (e->target_key != NULL)
     printf("%s%s%s%s  ", e->target_key, e->label ? " (" : "",
            e->label ? e->label : "", e->label ? ")" : "");
-  printf("%s (%s)", e->list ? e->list : "-", e->zone ? e->zone : "-");
+  /* Identity events belong to no list: their detail says it all. */
+  if (e->list != NULL || e->zone != NULL)
+    printf("%s (%s)", e->list ? e->list : "-", e->zone ? e->zone : "-");
   json_parse_codes(e->codes, &a);
   for (size_t i = 0; i < a.ncodes; i++)
     printf("%s%s", i ? ", " : "  ", zone_ip4_str(a.codes[i], ip));

@@ -5,6 +5,8 @@
  * what blwatch adds is in static functions of dns.c (parse_a, parse_aaaa,
  * parse_txt and txt_append), so this file includes dns.c itself and links
  * only the libraries dns.c needs (bwzones, c-ares, libuv), not bwpoller.
+ * parse_records (PTR, MX and TXT records one per line, for the identity
+ * checks) gets the same bytes.
  *
  * The bytes are one DNS message, handed to each parser as c-ares hands a
  * successful answer to on_answer().  Checked: at most DNS_MAX_ADDRS /
@@ -17,21 +19,26 @@
 
 #include "fuzz.h"
 
-static void check_txt(const struct dns_request *req) {
+/* A parsed text (a TXT reason, or records one per line): NULL on
+ * failure, else terminated within max bytes and printable ASCII (a
+ * hostile answer must not reach a log, a terminal or JSON with control
+ * bytes), with '\n' only between records. */
+static void check_text(const struct dns_request *req, size_t max,
+                       bool lines) {
   size_t n;
 
   if (req->status != ARES_SUCCESS) {
-    FUZZ_CHECK(req->txt == NULL, "failed TXT parse left a reason");
+    FUZZ_CHECK(req->txt == NULL, "failed parse left text");
     return;
   }
-  FUZZ_CHECK(req->txt != NULL, "TXT success without a reason");
-  n = strnlen(req->txt, DNS_MAX_TXT);
-  FUZZ_CHECK(n < DNS_MAX_TXT, "TXT reason not terminated within %d bytes",
-             DNS_MAX_TXT);
+  FUZZ_CHECK(req->txt != NULL, "success without text");
+  n = strnlen(req->txt, max);
+  FUZZ_CHECK(n < max, "text not terminated within %zu bytes", max);
   for (size_t i = 0; i < n; i++)
-    FUZZ_CHECK((unsigned char)req->txt[i] >= 0x20 &&
-                   (unsigned char)req->txt[i] < 0x7f,
-               "TXT reason holds byte 0x%02x", (unsigned char)req->txt[i]);
+    FUZZ_CHECK((lines && req->txt[i] == '\n') ||
+                   ((unsigned char)req->txt[i] >= 0x20 &&
+                    (unsigned char)req->txt[i] < 0x7f),
+               "text holds byte 0x%02x", (unsigned char)req->txt[i]);
 }
 
 static void parse_all(const uint8_t *data, size_t size) {
@@ -58,8 +65,20 @@ static void parse_all(const uint8_t *data, size_t size) {
   req.type = DNS_TXT;
   req.status = ARES_SUCCESS;
   parse_txt(&req, data, alen);
-  check_txt(&req);
+  check_text(&req, DNS_MAX_TXT, false);
   free(req.txt);
+
+  /* Whole records for the identity checks: PTR, MX, TXT one per line. */
+  static const enum dns_type types[] = {DNS_PTR, DNS_MX, DNS_TXT};
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    memset(&req, 0, sizeof(req));
+    req.type = types[i];
+    req.records = true;
+    req.status = ARES_SUCCESS;
+    parse_records(&req, data, alen);
+    check_text(&req, DNS_MAX_RECORDS_TXT, true);
+    free(req.txt);
+  }
 }
 
 static void check_servers(const uint8_t *data, size_t size) {

@@ -38,12 +38,10 @@ them in full.  Names outside every zone get REFUSED.
 Run alone for a manual look:  faultdns.py serve  (prints the port).
 """
 
-import atexit
 import heapq
 import ipaddress
 import os
 import random
-import signal
 import socket
 import struct
 import sys
@@ -52,26 +50,7 @@ import time
 
 T_A, T_TXT, T_AAAA, T_OPT = 1, 16, 28, 41
 
-_LIVE = set()
-
-
-@atexit.register
-def _stop_leftovers():
-    for srv in list(_LIVE):
-        try:
-            srv.stop()
-        except Exception:
-            pass
-
-
-def _on_sigterm(signum, _frame):
-    # A CTest timeout sends SIGTERM: turn it into SystemExit so finally
-    # blocks and atexit stop the servers.
-    raise SystemExit(128 + signum)
-
-
-if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+from lifetime import LIVE as _LIVE  # noqa: E402  (stopped at exit)
 
 
 # --------------------------------------------------------------------------

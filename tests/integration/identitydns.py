@@ -28,8 +28,6 @@ below it.  A name with no records is NXDOMAIN unless a name below it
 exists (then NOERROR with no data).
 """
 
-import atexit
-import signal
 import socket
 import sys
 import threading
@@ -38,24 +36,7 @@ import time
 from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, TXT, A, DNSRecord
 from dnslib.server import DNSError, DNSHandler, DNSServer
 
-_LIVE = set()
-
-
-@atexit.register
-def _stop_leftovers():
-    for srv in list(_LIVE):
-        try:
-            srv.stop()
-        except Exception:
-            pass
-
-
-def _on_sigterm(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
-if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+from lifetime import LIVE as _LIVE  # noqa: E402  (stopped at exit)
 
 
 class _Drop(Exception):

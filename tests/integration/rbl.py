@@ -18,7 +18,6 @@ stop() (also called by the context manager and at interpreter exit) always
 terminates it.
 """
 
-import atexit
 import os
 import random
 import re
@@ -169,23 +168,7 @@ def find_rbldnsd():
 # rbldnsd
 # --------------------------------------------------------------------------
 
-_LIVE = set()
-
-
-@atexit.register
-def _kill_leftovers():
-    for srv in list(_LIVE):
-        srv.stop()
-
-
-def _on_sigterm(signum, _frame):
-    # Turn SIGTERM (e.g. a CTest timeout) into SystemExit so that finally
-    # blocks and atexit stop the servers we started.
-    raise SystemExit(128 + signum)
-
-
-if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+from lifetime import LIVE as _LIVE  # noqa: E402  (stopped at exit)
 
 
 class RbldnsdError(RuntimeError):

@@ -22,7 +22,6 @@ Every server stops in stop() (also called by the context manager and at
 interpreter exit).  Needs /usr/bin/python3 with Debian's python3-aiosmtpd.
 """
 
-import atexit
 import errno
 import http.server
 import logging
@@ -33,16 +32,7 @@ import subprocess
 import threading
 import time
 
-_LIVE = set()
-
-
-@atexit.register
-def _stop_leftovers():
-    for srv in list(_LIVE):
-        try:
-            srv.stop()
-        except Exception:
-            pass
+from lifetime import LIVE as _LIVE  # noqa: E402  (stopped at exit)
 
 
 def free_tcp_port():

@@ -321,6 +321,12 @@ def test_reading(conf, db):
     # Newest first; the two of one cycle in the order they were recorded.
     if [e["result"] for e in ev] != ["dmarc", "dmarc", "spf_limit"] or ev[0]["target"] != "good.test":
         fail("history --json good.test: %s" % ev)
+    # The text lines of identity events: the detail, no empty list column.
+    p = blwatch(conf, ["history", "good.test"], want=0)
+    lines = [l for l in p.stdout.splitlines() if "identity_changed" in l]
+    if len(lines) != len(ev) or any("- (-)" in l for l in lines) or \
+            (ev and ev[0]["detail"] not in lines[0]):
+        fail("history good.test, identity lines: %s" % lines)
 
     p = blwatch(conf, ["report", "192.0.2.12", "good.test"], want=0)
     md = p.stdout
