@@ -82,6 +82,7 @@ class World:
         self.catalog = self.write("cat.conf", CATALOG)
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("BLWATCH_CONFIG", "BLWATCH_DQS_KEY")}
+        self.prefix = []   # e.g. setpriv, to run blwatch as another user
 
     def close(self):
         self.sock.close()
@@ -146,7 +147,7 @@ class World:
 
     def run(self, args, conf=None, stdin=None, timeout=60):
         before = self.snapshot()
-        cmd = [self.bin] + (["-c", conf] if conf else []) + list(args)
+        cmd = self.prefix + [self.bin] + (["-c", conf] if conf else []) + list(args)
         p = subprocess.run(cmd, input=stdin if stdin is not None else b"",
                            capture_output=True, timeout=timeout,
                            cwd=self.dir, env=self.env)
@@ -592,34 +593,33 @@ def missing_unreadable_empty(rep, w):
     expect(rep, w, "config of comments only: defaults", ["config-check"], 0,
            conf=conf, problem=r"ok \(0 targets")
 
-    # Unreadable files.  Root reads them anyway: detect and skip.
+    # Unreadable files.  Root reads them anyway, so as root blwatch runs
+    # as nobody for these (setpriv), in a work folder nobody may enter.
     conf = w.conf("[poller]\ninterval = 2h\n", name="secret.conf")
     os.chmod(conf, 0)
-    try:
-        with open(conf, "rb"):
-            readable = True
-    except OSError:
-        readable = False
-    if readable:
-        rep.result("unreadable config (chmod 000)", [],
-                   skip="running as uid %d, for whom chmod 000 does not stop "
-                        "reading" % os.geteuid())
-        rep.result("unreadable catalog (chmod 000)", [],
-                   skip="same: chmod 000 does not stop this user")
-        rep.result("unreadable target file (chmod 000)", [],
-                   skip="same: chmod 000 does not stop this user")
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() == 0 and setpriv:
+        w.prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        os.chmod(w.dir, 0o755)
+    if os.geteuid() == 0 and not setpriv:
+        for name in ("config", "catalog", "target file"):
+            rep.result("unreadable %s (chmod 000)" % name, [],
+                       skip="running as root without setpriv (util-linux): "
+                            "chmod 000 does not stop root")
     else:
         expect(rep, w, "unreadable config (chmod 000)", ["config-check"], 78,
                conf=conf, where="secret.conf", problem="Permission denied")
         cat = w.write("locked-cat.conf", CATALOG, mode=0)
         config_check(rep, w, "unreadable catalog (chmod 000)",
-                     "[zones]\ncatalog = %s\n" % cat, None,
-                     "Permission denied", footer=False,
-                     file="locked-cat.conf")
+                     "[zones]\ncatalog = %s\n" % cat, 2,
+                     "catalog .*locked-cat.conf: cannot open: Permission denied",
+                     footer=False)
         lst = w.write("locked.list", "192.0.2.1\n", mode=0)
         config_check(rep, w, "unreadable target file (chmod 000)",
                      "[targets]\nfile = %s\n" % lst, None,
                      "Permission denied", file="locked.list")
+    w.prefix = []
+    os.chmod(w.dir, 0o700)
     os.chmod(conf, 0o644)
 
 
