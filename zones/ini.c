@@ -215,6 +215,10 @@ static enum bw_err ini_line(void *arg, int line, char *text, char *err) {
   e.subname = st->subname;
   e.key = key;
   e.value = ini_trim(eq + 1);
+  /* "key =;x" holds a comment too, as "key = ;x" does: a value never
+   * starts with ';' or '#', so whatever is written back reads the same. */
+  if (*e.value == ';' || *e.value == '#')
+    *e.value = '\0';
   return st->fn(st->arg, &e, err);
 }
 

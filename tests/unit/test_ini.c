@@ -255,6 +255,7 @@ static void parse_sections_and_keys(void **state) {
                               "  Interval   =   1h   ; comment\n"
                               "empty =\n"
                               "eq = a = b\n"
+                              "semi =;not a value\n"
                               "\n"
                               "[alert \"Ops-Mail\"]\n"
                               "TO = x@example.com, y@example.com\n"
@@ -264,16 +265,18 @@ static void parse_sections_and_keys(void **state) {
   (void)state;
   assert_int_equal(ini_parse(path, record_entry, &s, err), BW_OK);
   /* Section and key names are lowercased, subnames and values are kept as
-   * written, values are trimmed and may be empty or hold '='. */
+   * written, values are trimmed and may be empty or hold '='; a value
+   * never starts with ';' or '#' (a comment, spaces or not). */
   assert_string_equal(s.buf, "2:[poller/]|"
                              "3:poller/.interval=1h|"
                              "4:poller/.empty=|"
                              "5:poller/.eq=a = b|"
-                             "7:[alert/Ops-Mail]|"
-                             "8:alert/Ops-Mail.to=x@example.com, "
+                             "6:poller/.semi=|"
+                             "8:[alert/Ops-Mail]|"
+                             "9:alert/Ops-Mail.to=x@example.com, "
                              "y@example.com|"
-                             "9:[alert/chat]|"
-                             "10:alert/chat.dotted.key_1=v|");
+                             "10:[alert/chat]|"
+                             "11:alert/chat.dotted.key_1=v|");
 }
 
 static void parse_empty_file(void **state) {
