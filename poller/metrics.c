@@ -285,14 +285,12 @@ static int write_zones(FILE *out, const struct config *cfg, struct store *st,
     header(out, names[k], "gauge", helps[k]);
     for (size_t i = 0; i < cfg->cat.n; i++) {
       const struct zone *z = &cfg->cat.zones[i];
-      struct store_zone sz = {.health = "untested"};
+      struct store_zone sz;
       bool found;
       if (!cfg->enabled[i])
         continue;
       if (store_zone_get(st, z->id, &sz, &found, err) != BW_OK)
         return 1;
-      if (!found)
-        snprintf(sz.health, sizeof(sz.health), "untested");
       for (size_t h = 0; k == 1 && h < sizeof(healths) / sizeof(*healths);
            h++) {
         zone_labels(out, names[k], z->id, z->zone);
@@ -305,7 +303,7 @@ static int write_zones(FILE *out, const struct config *cfg, struct store *st,
       fprintf(out, "} %lld\n",
               k == 0   ? (long long)healthy(sz.health)
               : k == 2 ? (long long)z->testpoints
-                       : (long long)(found ? sz.checked : 0));
+                       : (long long)sz.checked);
     }
   }
   return 0;

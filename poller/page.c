@@ -523,8 +523,6 @@ static int write_zones(FILE *out, const struct config *cfg, struct store *st,
       continue;
     if (store_zone_get(st, z->id, &sz, &found, err) != BW_OK)
       return 1;
-    if (!found)
-      snprintf(sz.health, sizeof(sz.health), "untested");
     fputs("<tr><td class=\"nw\">", out);
     page_escape(out, z->id);
     fputs("</td><td>", out);
@@ -532,7 +530,7 @@ static int write_zones(FILE *out, const struct config *cfg, struct store *st,
     fprintf(out, "</td><td class=\"%s\">", health_class(sz.health));
     page_escape(out, sz.health);
     fputs("</td><td>", out);
-    when(out, found ? sz.checked : 0);
+    when(out, sz.checked);
     fputs("</td></tr>\n", out);
   }
   fputs("</table></div></section>\n", out);

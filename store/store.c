@@ -860,8 +860,10 @@ enum bw_err store_zone_get(struct store *st, const char *list,
   bind_text(s, 1, list);
   rc = sqlite3_step(s);
   *found = rc == SQLITE_ROW;
+  memset(out, 0, sizeof(*out));
+  snprintf(out->list, sizeof(out->list), "%s", list);
+  snprintf(out->health, sizeof(out->health), "untested");
   if (*found) {
-    snprintf(out->list, sizeof(out->list), "%s", list);
     copy_col(s, 0, out->health, sizeof(out->health));
     out->checked = sqlite3_column_int64(s, 1);
     out->since = sqlite3_column_int64(s, 2);

@@ -231,7 +231,8 @@ struct store_zone {
   int64_t since;
 };
 
-/* Reads a zone's health; *found false when never recorded. */
+/* Reads a zone's health; *found false when never recorded, and out then
+ * reads "untested", never checked. */
 enum bw_err store_zone_get(struct store *st, const char *list,
                            struct store_zone *out, bool *found, char *err);
 enum bw_err store_zone_put(struct store *st, const char *list,
