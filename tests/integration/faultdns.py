@@ -276,18 +276,12 @@ class ListsNothing(Behaviour):
         return Reply(response(q, 3))
 
 
-class Refusal(Behaviour):
-    """Answers a refusal code (e.g. Spamhaus 127.255.255.254) to every name."""
+class Refusal(ListsAll):
+    """Answers a refusal code (e.g. Spamhaus 127.255.255.254) to every name:
+    the same answer for every name as a wildcard, with another code."""
 
     def __init__(self, code="127.255.255.254", txt="query refused: public resolver"):
-        self.code, self.txt = code, txt
-
-    def answer(self, q, rel, zone, transport):
-        if q.qtype == T_A:
-            return Reply(response(q, 0, [(T_A, socket.inet_aton(self.code))]))
-        if q.qtype == T_TXT:
-            return Reply(response(q, 0, [(T_TXT, txt_rdata([self.txt]))]))
-        return Reply(response(q, 0))
+        super().__init__(code, txt)
 
 
 class Outside(Behaviour):

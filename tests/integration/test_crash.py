@@ -1189,19 +1189,10 @@ def full_mid_cycle(ctx, base, fails, skipped):
 TESTS = [("kills", test_kills), ("broken", test_broken)]
 
 
-class Ctx:
-    def __init__(self, tmp, world, catalog, seed):
-        self.tmp, self.world, self.catalog, self.seed = tmp, world, catalog, seed
-        self.results = []
+Ctx = tp.Ctx   # the same work folder, world, catalog, seed and report
 
-    def report(self, name, failures):
-        self.results.append((name, failures))
-        print("%s  %s" % ("PASS" if not failures else "FAIL", name), flush=True)
-        for f in failures[:60]:
-            print("      - " + f.replace("\n", "\n        "))
-        if len(failures) > 60:
-            print("      ... and %d more" % (len(failures) - 60))
-        sys.stdout.flush()
+
+from results import finish as results_finish  # noqa: E402
 
 
 def main():
@@ -1261,22 +1252,7 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    results = ctx.results
-    if tp.SANITIZER_REPORTS:
-        results.append(("no sanitizer reports", ["%s:\n%s" % r for r in tp.SANITIZER_REPORTS]))
-        print("FAIL  sanitizer reports:")
-        for cmd, text in tp.SANITIZER_REPORTS:
-            print("      - %s\n%s" % (cmd, text))
-    failed = [n for n, f in results if f]
-    print()
-    print("(%.1fs)" % (time.monotonic() - t_start))
-    if failed:
-        print("FAILED %d of %d checks:" % (len(failed), len(results)))
-        for n in failed:
-            print("  - " + n)
-        return 2 if harness_problem and len(failed) == 1 else 1
-    print("all %d checks passed" % len(results))
-    return 0
+    return results_finish(ctx.results, t_start, harness_problem, tp.SANITIZER_REPORTS)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -614,34 +613,7 @@ def test_tries(ctx):
 # 2. run --once: state, events, status --json, zones --json
 # --------------------------------------------------------------------------
 
-def db_rows(path, sql, args=()):
-    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
-
-
-def db_state(path):
-    rows = db_rows(path, "SELECT t.key AS target, s.list AS list, s.result AS result,"
-                         " s.codes AS codes, s.meanings AS meanings, s.reason AS reason,"
-                         " s.detail AS detail, s.since AS since"
-                         " FROM state s JOIN targets t ON t.id = s.target")
-    out = {}
-    for r in rows:
-        r["codes"] = json.loads(r["codes"])
-        r["meanings"] = json.loads(r["meanings"])
-        out[(r["target"], r["list"])] = r
-    return out
-
-
-def db_events(path):
-    rows = db_rows(path, "SELECT * FROM events ORDER BY id")
-    for r in rows:
-        r["codes"] = json.loads(r["codes"])
-        r["meanings"] = json.loads(r["meanings"])
-    return rows
+from dbread import db_rows, db_state, db_events  # noqa: E402,F401
 
 
 def fmt_ev(e):

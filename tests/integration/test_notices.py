@@ -327,13 +327,7 @@ def write_conf(ctx, name, targets, alerts, confirm="0", interval="1h"):
     return path, db
 
 
-def db_rows(path, sql, args=()):
-    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
+from dbread import db_rows  # noqa: E402
 
 
 def db_exec(path, sql, args=()):
@@ -1310,6 +1304,9 @@ class Ctx:
         sys.stdout.flush()
 
 
+from results import finish as results_finish  # noqa: E402
+
+
 def main():
     global BLWATCH, VERSION
     args = sys.argv[1:]
@@ -1403,24 +1400,7 @@ def main():
             print("      kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    results = ctx.results
-    if SANITIZER_REPORTS:
-        results.append(("no sanitizer reports", ["%s:\n%s" % r for r in SANITIZER_REPORTS]))
-        print("FAIL  sanitizer reports:")
-        for cmd, text in SANITIZER_REPORTS:
-            print("      - %s\n%s" % (cmd, text))
-    for n in sorted(set(NOTES)):
-        print("NOTE  " + n)
-    failed = [n for n, f in results if f]
-    print()
-    print("(%.1fs)" % (time.monotonic() - t_start))
-    if failed:
-        print("FAILED %d of %d checks:" % (len(failed), len(results)))
-        for n in failed:
-            print("  - " + n)
-        return 2 if harness_problem and len(failed) == 1 else 1
-    print("all %d checks passed" % len(results))
-    return 0
+    return results_finish(ctx.results, t_start, harness_problem, SANITIZER_REPORTS, NOTES)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -499,38 +498,7 @@ def _kill_children():
             pass
 
 
-def db_connect(path):
-    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
-
-
-def db_rows(path, sql, args=()):
-    con = db_connect(path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
-
-
-def db_state(path):
-    rows = db_rows(path, "SELECT t.key AS key, s.list AS list, s.result AS result,"
-                         " s.codes AS codes, s.meanings AS meanings, s.reason AS reason,"
-                         " s.detail AS detail, s.since AS since, s.checked AS checked"
-                         " FROM state s JOIN targets t ON t.id = s.target")
-    out = {}
-    for r in rows:
-        r["codes"] = json.loads(r["codes"])
-        r["meanings"] = json.loads(r["meanings"])
-        out[(r["key"], r["list"])] = r
-    return out
-
-
-def db_events(path):
-    rows = db_rows(path, "SELECT * FROM events ORDER BY id")
-    for r in rows:
-        r["codes"] = json.loads(r["codes"])
-        r["meanings"] = json.loads(r["meanings"])
-    return rows
+from dbread import db_connect, db_rows, db_state, db_events  # noqa: E402,F401
 
 
 def reason_ok(got, parts):
@@ -1594,6 +1562,9 @@ class Ctx:
         sys.stdout.flush()
 
 
+from results import finish as results_finish  # noqa: E402
+
+
 def main():
     global BLWATCH
     args = sys.argv[1:]
@@ -1649,22 +1620,7 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    results = ctx.results
-    if SANITIZER_REPORTS:
-        results.append(("no sanitizer reports", ["%s:\n%s" % r for r in SANITIZER_REPORTS]))
-        print("FAIL  sanitizer reports:")
-        for cmd, text in SANITIZER_REPORTS:
-            print("      - %s\n%s" % (cmd, text))
-    failed = [n for n, f in results if f]
-    print()
-    print("(%.1fs)" % (time.monotonic() - t_start))
-    if failed:
-        print("FAILED %d of %d checks:" % (len(failed), len(results)))
-        for n in failed:
-            print("  - " + n)
-        return 2 if harness_problem and len(failed) == 1 else 1
-    print("all %d checks passed" % len(results))
-    return 0
+    return results_finish(ctx.results, t_start, harness_problem, SANITIZER_REPORTS)
 
 
 if __name__ == "__main__":
