@@ -418,17 +418,55 @@ static void log_cycle(const struct store_cycle *f, const char *how) {
                        f->counts[ZR_ERROR] + f->counts[ZR_UNTRUSTED]));
 }
 
-/* STATUS= for systemctl status: the last cycle in one line. */
-static void notify_status(struct daemon *d) {
-  const struct store_cycle *f = &d->acc;
+/* The enabled zones whose stored health makes their answers unknown
+ * (anything but ok or untested), up to three of them named in names. */
+static unsigned unknown_zones(struct daemon *d, char *names, size_t size) {
+  struct store_zone z;
+  unsigned n = 0;
+  size_t len = 0;
+  bool found;
+  char err[BW_ERRLEN];
 
-  notify_send("STATUS=cycle %lld: %lld targets, %lld listed, %lld unknown "
-              "results, %zu zones",
+  names[0] = '\0';
+  for (size_t i = 0; i < d->cfg.cat.n; i++) {
+    if (!d->cfg.enabled[i])
+      continue;
+    if (store_zone_get(d->store, d->cfg.cat.zones[i].id, &z, &found, err) !=
+        BW_OK) {
+      log_err("%s", err);
+      continue;
+    }
+    if (strcmp(z.health, "ok") == 0 || strcmp(z.health, "untested") == 0)
+      continue;
+    if (n++ < 3 && len < size)
+      len += (size_t)snprintf(names + len, size - len, "%s%s %s",
+                              len ? ", " : "", z.list, z.health);
+  }
+  if (n > 3 && len < size)
+    snprintf(names + len, size - len, ", ...");
+  return n;
+}
+
+/* STATUS= for systemctl status: the last cycle in one line, e.g.
+ * "cycle 12: 256 targets, 3 listed, 1 of 23 zones unknown (x dead)". */
+static void notify_status(struct daemon *d) {
+  struct store_cycle last, *f = &last;
+  bool found = false;
+  char names[200], err[BW_ERRLEN];
+  unsigned unknown;
+
+  if (store_cycle_last(d->store, &last, &found, err) != BW_OK)
+    log_err("%s", err);
+  if (!found) {
+    notify_send("STATUS=first cycle running");
+    return;
+  }
+  unknown = unknown_zones(d, names, sizeof(names));
+  notify_send("STATUS=cycle %lld: %lld targets, %lld listed, %u of %zu zones "
+              "unknown%s%s%s",
               (long long)f->id, (long long)f->targets,
-              (long long)f->counts[ZR_LISTED],
-              (long long)(f->counts[ZR_REFUSED] + f->counts[ZR_BOGUS] +
-                          f->counts[ZR_ERROR] + f->counts[ZR_UNTRUSTED]),
-              d->cfg.nenabled);
+              (long long)f->counts[ZR_LISTED], unknown, d->cfg.nenabled,
+              unknown ? " (" : "", names, unknown ? ")" : "");
 }
 
 static void on_cycle_done(void *arg) {
@@ -557,8 +595,10 @@ static void reload(struct daemon *d) {
     notify_send("READY=1\nSTATUS=reload failed: %s", err);
     return;
   }
-  /* The new config is valid; it takes effect within seconds. */
+  /* The new config is valid; it takes effect within seconds.  The status
+   * line goes back to the last cycle (it may say a reload failed). */
   notify_send("READY=1");
+  notify_status(d);
   if (d->have_next)
     cfg_free(&d->next_cfg);
   d->next_cfg = fresh;
@@ -759,7 +799,8 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
     if (cfg_target_lines(&d->cfg) == 0)
       log_warn("no targets: add ip =, domain = or host = lines under "
                "[targets] in %s, then reload (SIGHUP)", d->config_path);
-    notify_send("READY=1\nSTATUS=first cycle running");
+    notify_send("READY=1");
+    notify_status(d);
     start_cycle(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     rc = d->failed ? 1 : 0;

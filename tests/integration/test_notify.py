@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """systemd notifications: `blwatch run` under a NOTIFY_SOCKET sends
-READY=1 once started, STATUS= after each cycle, RELOADING=1 then READY=1
-around a SIGHUP (STATUS=reload failed for a broken config), and
-STOPPING=1 on SIGTERM.  The socket is ours, as systemd's would be.
+READY=1 once started, STATUS= after each cycle (targets, listings, the
+zones whose answers are unknown), RELOADING=1 then READY=1 around a SIGHUP
+(STATUS=reload failed for a broken config, and the last cycle's status
+again after a good one), and STOPPING=1 on SIGTERM.  The socket is ours, as systemd's would be.
 
     /usr/bin/python3 test_notify.py BLWATCH
 """
@@ -43,12 +44,18 @@ def main():
     catalog = os.path.join(work, "catalog.conf")
     with open(catalog, "w") as f:
         f.write("[nt]\nzone = bl.nt.test\nkind = ip4\ntestpoints = yes\n"
+                "code = 127.0.0.2 spam\n"
+                # Lists nothing, not even its test point: dead.
+                "[nd]\nzone = bl.nd.test\nkind = ip4\ntestpoints = yes\n"
                 "code = 127.0.0.2 spam\n")
+    with open(os.path.join(work, "dead.data"), "w") as f:
+        f.write("$SOA 60 ns.nt.test. h.nt.test. 1 60 60 600 60\n")
     sock_path = os.path.join(work, "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
     proc = None
-    with Rbldnsd(work, [("bl.nt.test", "ip4set", "bl.data")],
+    with Rbldnsd(work, [("bl.nt.test", "ip4set", "bl.data"),
+                        ("bl.nd.test", "ip4set", "dead.data")],
                  probe=("2.0.0.127.bl.nt.test", True), quiet=True) as srv:
         conf = os.path.join(work, "blwatch.conf")
         extra = ("[poller]\ndatabase = %s/db.sqlite\ninterval = 1h\nconfirm = 0\n"
@@ -62,7 +69,8 @@ def main():
             joined = "\n".join(got)
             if "READY=1" not in joined:
                 failures.append("no READY=1 after start: %r" % got)
-            if "STATUS=cycle 1: 1 targets, 1 listed" not in joined:
+            if "STATUS=cycle 1: 1 targets, 1 listed, 1 of 2 zones unknown " \
+               "(nd dead)" not in joined:
                 failures.append("no STATUS line for the first cycle: %r" % got)
             # A broken config: RELOADING, then READY with a failure status.
             with open(conf, "a") as f:
@@ -77,10 +85,13 @@ def main():
             # A good one again.
             write_config(conf, srv.port, catalog, extra=extra)
             proc.send_signal(signal.SIGHUP)
-            got = collect(sock, "READY=1")
+            got = collect(sock, "STATUS=cycle")
             if not any("RELOADING=1" in m for m in got) or \
                not any("READY=1" in m for m in got):
                 failures.append("good reload: RELOADING/READY missing: %r" % got)
+            if not any(m.startswith("STATUS=cycle 1: ") for m in got):
+                failures.append("good reload: the status still reads %r, not "
+                                "the last cycle" % got)
             proc.send_signal(signal.SIGTERM)
             got = collect(sock, "STOPPING=1")
             if not any("STOPPING=1" in m for m in got):
