@@ -338,16 +338,18 @@ static const char *target_text(const struct check_target *t, char *buf) {
 
 struct summary {
   size_t listed, clear, unknown, listed_targets;
+  size_t unchecked; /* targets no enabled zone applies to */
 };
 
 static void count(const struct check *c, struct summary *s) {
   memset(s, 0, sizeof(*s));
   for (size_t t = 0; t < c->ntargets; t++) {
-    bool listed = false;
+    bool listed = false, applies = false;
     for (size_t z = 0; z < c->nzones; z++) {
       enum zone_result r = final_result(c, t, z);
       if ((uint8_t)r == NOT_APPLICABLE)
         continue;
+      applies = true;
       if (r == ZR_LISTED) {
         s->listed++;
         listed = true;
@@ -358,6 +360,7 @@ static void count(const struct check *c, struct summary *s) {
       }
     }
     s->listed_targets += listed;
+    s->unchecked += !applies;
   }
 }
 
@@ -475,6 +478,14 @@ static void text_coverage(const struct check *c, FILE *out, size_t t) {
     unknown += zone_result_unknown(r);
   }
   fprintf(out, "%s: ", target_text(&c->targets[t], buf));
+  if (applicable == 0) {
+    /* Nothing looked it up: it is not clean, it is unknown. */
+    fprintf(out, "not checked: no enabled zone lists %s\n",
+            c->targets[t].is_domain ? "domains"
+            : c->targets[t].is_v6   ? "IPv6 addresses"
+                                    : "IPv4 addresses");
+    return;
+  }
   if (listed > 0) {
     fprintf(out, "listed on %zu (", listed);
     for (size_t z = 0, n = 0; z < c->nzones; z++)
@@ -565,13 +576,14 @@ static void print_text(const struct check *c, FILE *out) {
   }
   text_zone_health(c, out);
   for (size_t t = 0; t < c->ntargets; t++) {
-    bool all_clear = true;
+    bool all_clear = true, applies = false;
     for (size_t z = 0; z < c->nzones; z++) {
       enum zone_result r = final_result(c, t, z);
+      applies |= (uint8_t)r != NOT_APPLICABLE;
       if ((uint8_t)r != NOT_APPLICABLE && r != ZR_CLEAR)
         all_clear = false;
     }
-    if (all_clear && c->ntargets > 20)
+    if (all_clear && applies && c->ntargets > 20)
       clean_targets++;
     else
       text_coverage(c, out, t);
@@ -699,7 +711,10 @@ int check_run(struct config *cfg, struct target_spec *specs, size_t nspecs,
     if (opts->stats)
       print_stats(&c, monotonic() - start);
     count(&c, &s);
-    rc = s.listed > 0 ? 1 : (s.unknown > 0 || incomplete) ? 2 : 0;
+    /* A target no zone applies to was not looked up: incomplete. */
+    rc = s.listed > 0                                      ? 1
+         : (s.unknown > 0 || s.unchecked > 0 || incomplete) ? 2
+                                                            : 0;
   }
   check_free(&c);
   return rc;

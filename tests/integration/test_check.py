@@ -459,6 +459,20 @@ def main():
                                 blwatch, conf_fake, ["check", "--json"] + W.DEAD_RESOLVER_TARGETS,
                                 [(t, None) for t in W.DEAD_RESOLVER_TARGETS], W.enabled_zones("all"),
                                 force_result="error")
+        # 6b. A domain when only IP lists are enabled: nothing looked it
+        #     up, so it is not clean: "not checked", exit 2.
+        cat_ip = os.path.join(tmp, "catalog-ip-only.conf")
+        with open(cat_ip, "w") as f:
+            f.write(W.catalog_text(["t-multi"]))
+        conf_ip = rbl.write_config(os.path.join(tmp, "ip-only.conf"), srv.port, cat_ip)
+        proc = rbl.run_blwatch(blwatch, None, ["-c", conf_ip, "check", "example.org"],
+                               timeout=60)
+        fails = []
+        if proc.returncode != 2:
+            fails.append("exit %d, expected 2 (incomplete)" % proc.returncode)
+        if "example.org: not checked: no enabled zone lists domains" not in proc.stdout:
+            fails.append("no 'not checked' line: %r" % proc.stdout[:400])
+        rep.add("check: a domain with only IP lists enabled -> not checked, exit 2", fails)
         # 7. Usage errors.
         for bad in (["999.1.1.1"], ["192.0.2.10", "999.1.1.1"], ["10.0.0.0/33"]):
             expect_exit(rep, "invalid target %s -> exit 64" % " ".join(bad), blwatch,
