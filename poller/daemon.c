@@ -4,6 +4,7 @@
 
 #include <ares.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/time.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "cli.h"
@@ -469,6 +471,33 @@ static void notify_status(struct daemon *d) {
               unknown ? " (" : "", names, unknown ? ")" : "");
 }
 
+/* The start-up line says where the database is (in full: a relative
+ * path depends on the folder blwatch was started in) and, on a terminal
+ * or when there is nothing to watch, how to add targets. */
+static void log_started(struct daemon *d) {
+  const char *slash = strrchr(d->cfg.database, '/');
+  char *copy = strdup(d->cfg.database);
+  char *dir = copy ? realpath(dirname(copy), NULL) : NULL;
+  unsigned long long n = cfg_target_lines(&d->cfg);
+
+  if (dir != NULL)
+    log_notice("started: %llu config targets, %zu of %zu zones, database "
+               "%s%s%s", n, d->cfg.nenabled, d->cfg.cat.n, dir,
+               strcmp(dir, "/") ? "/" : "", slash ? slash + 1 : d->cfg.database);
+  else
+    log_notice("started: %llu config targets, %zu of %zu zones, database %s",
+               n, d->cfg.nenabled, d->cfg.cat.n, d->cfg.database);
+  free(dir);
+  free(copy);
+  if (n == 0)
+    log_warn("no targets: add ip =, domain = or host = lines under "
+             "[targets] in %s, then reload (SIGHUP)", d->config_path);
+  else if (isatty(2))
+    log_notice("to watch more: add ip =, domain = or host = lines under "
+               "[targets] in %s, then kill -HUP %ld", d->config_path,
+               (long)getpid());
+}
+
 static void on_cycle_done(void *arg) {
   struct daemon *d = arg;
   struct store_cycle fig;
@@ -793,12 +822,7 @@ int daemon_run(const struct cli *cli, int argc, char **argv) {
   if (rc == 0)
     rc = open_http(d);
   if (rc == 0) {
-    log_notice("started: %llu config targets, %zu of %zu zones, database %s",
-               (unsigned long long)cfg_target_lines(&d->cfg),
-               d->cfg.nenabled, d->cfg.cat.n, d->cfg.database);
-    if (cfg_target_lines(&d->cfg) == 0)
-      log_warn("no targets: add ip =, domain = or host = lines under "
-               "[targets] in %s, then reload (SIGHUP)", d->config_path);
+    log_started(d);
     notify_send("READY=1");
     notify_status(d);
     start_cycle(d);

@@ -1501,13 +1501,14 @@ def test_errors(ctx):
 def test_logging(ctx):
     """10. run logs one line per event to stderr: "blwatch: " lines on a
     terminal or file, "<N>" priority prefixes when stderr is the journal
-    stream named by $JOURNAL_STREAM."""
+    stream named by $JOURNAL_STREAM.  The first line names the database
+    in full although the config gives it relative to the working folder."""
     fails = []
     w, tmp = ctx.world, ctx.tmp
     w.apply(baseline())
     exp = model_listed(w.state, T1_TARGETS, T1_ZONES)
     for journal in (False, True):
-        db = os.path.join(tmp, "t10-%d.db" % journal)
+        db = "t10-%d.db" % journal  # relative to cwd=tmp below
         conf = write_conf(os.path.join(tmp, "t10-%d.conf" % journal), w.srv.port, ctx.catalog, db,
                           T1_TARGETS, T1_ZONES)
         logpath = os.path.join(tmp, "t10-%d.log" % journal)
@@ -1519,7 +1520,7 @@ def test_logging(ctx):
                 env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
             cmd = [BLWATCH, "-c", conf, "run", "--once"]
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=logf, env=env, timeout=120)
+                               stderr=logf, env=env, timeout=120, cwd=tmp)
         with open(logpath, "rb") as f:
             log = f.read().decode("utf-8", "replace")
         check_sanitizer(" ".join(cmd), log)
@@ -1529,6 +1530,10 @@ def test_logging(ctx):
         lines = [l for l in log.split("\n") if l.strip()]
         if not lines:
             fails.append("%s: run --once logged nothing (%d events)" % (what, len(exp)))
+        full = os.path.join(os.path.realpath(tmp), db)
+        if not lines or "started:" not in lines[0] or not lines[0].endswith(" database " + full):
+            fails.append("%s: the first line should be 'started: ... database %s', not %r"
+                         % (what, full, lines[:1]))
         pat = r"^<[0-7]>\S" if journal else r"^blwatch: \S"
         bad = [l for l in lines if not re.match(pat, l)]
         if bad:
