@@ -46,7 +46,7 @@ static const char usage_text[] =
 
 static const char check_usage[] =
     "usage: blwatch [-c FILE] check [--json] [--identity] [--stats] "
-    "TARGET...\n"
+    "[-f LIST] TARGET...\n"
     "\n"
     "Looks each target up on every enabled zone now and writes nothing.\n"
     "TARGET is an IPv4 or IPv6 address, a CIDR range (every address in it),\n"
@@ -54,6 +54,7 @@ static const char check_usage[] =
     "its A and AAAA addresses are checked on IP lists), or '-' to read\n"
     "targets from standard input, one per line: ADDRESS|RANGE|DOMAIN [LABEL]\n"
     "or host NAME [LABEL], # comments.\n"
+    "-f LIST reads targets from the file LIST the same way (repeatable).\n"
     "With no TARGET, the targets of the config file are checked.\n"
     "Works without a config file: default catalog, system resolver.\n"
     "\n"
@@ -65,9 +66,11 @@ static const char check_usage[] =
     "              TLS-RPT; JSON: an \"identity\" object per target\n"
     "  --stats     print resolver figures (queries, retries, CPU) on "
     "stderr\n"
+    "  -f, --file LIST  read targets from LIST, one per line\n"
     "\n"
     "Exit codes: 0 nothing listed, 1 at least one listing, 2 nothing listed\n"
-    "but some zone could not be queried, 64 bad target, 78 config error.\n";
+    "but some zone could not be queried (or no enabled zone lists a\n"
+    "target's kind), 64 bad target or unreadable LIST, 78 config error.\n";
 
 static const char config_check_usage[] =
     "usage: blwatch [-c FILE] config-check\n"
@@ -149,16 +152,32 @@ static void spec_list_free(struct spec_list *l) {
   free(l->v);
 }
 
+/* Reads the targets of a list file ("-": standard input) into l; a bad
+ * line is a usage error naming FILE:LINE. */
+static int read_target_list(const char *path, struct spec_list *l) {
+  char err[BW_ERRLEN];
+  enum bw_err rc = ini_read_lines(path, stdin_line, l, err);
+
+  if (rc == BW_OK)
+    return 0;
+  fprintf(stderr, "blwatch: check: %s\n", err);
+  return rc == BW_ENOMEM ? EX_OSERR : EX_USAGE;
+}
+
 static int parse_targets(int argc, char **argv, struct spec_list *l) {
   char err[BW_ERRLEN];
   struct target_spec t;
 
   for (int i = 0; i < argc; i++) {
     enum bw_err rc;
-    if (strcmp(argv[i], "-") == 0)
-      rc = ini_read_lines("-", stdin_line, l, err);
-    else if ((rc = target_parse(argv[i], NULL, -1, l->max_range, &t, err)) ==
-             BW_OK)
+    if (strcmp(argv[i], "-") == 0) {
+      int code = read_target_list("-", l);
+      if (code != 0)
+        return code;
+      continue;
+    }
+    if ((rc = target_parse(argv[i], NULL, -1, l->max_range, &t, err)) ==
+        BW_OK)
       rc = spec_push(l, &t, err);
     if (rc != BW_OK) {
       fprintf(stderr, "blwatch: check: %s\n", err);
@@ -173,15 +192,23 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
       {"json", no_argument, NULL, 'j'},
       {"stats", no_argument, NULL, 's'},
       {"identity", no_argument, NULL, 'i'},
+      {"file", required_argument, NULL, 'f'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct check_opts opts = {0};
   struct spec_list specs = {0};
   struct config cfg;
+  const char **lists = calloc((size_t)argc + 1, sizeof(*lists));
+  size_t nlists = 0;
   int c, rc;
 
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  if (lists == NULL)
+    return EX_OSERR;
+  while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
     switch (c) {
+    case 'f':
+      lists[nlists++] = optarg;
+      break;
     case 'j':
       opts.json = true;
       break;
@@ -192,17 +219,24 @@ static int cmd_check(const struct cli *cli, int argc, char **argv) {
       opts.identity = true;
       break;
     case 'h':
+      free(lists);
       fputs(check_usage, stdout);
       return 0;
     default:
+      free(lists);
       fputs(check_usage, stderr);
       return EX_USAGE;
     }
   }
-  if ((rc = cli_load_config(cli, false, &cfg)) != 0)
+  if ((rc = cli_load_config(cli, false, &cfg)) != 0) {
+    free(lists);
     return rc;
+  }
   specs.max_range = cfg.max_range;
   rc = parse_targets(argc - optind, argv + optind, &specs);
+  for (size_t i = 0; rc == 0 && i < nlists; i++)
+    rc = read_target_list(lists[i], &specs);
+  free(lists);
   if (rc == 0 && specs.n == 0 && cfg_target_lines(&cfg) == 0) {
     fprintf(stderr, "blwatch: check: no targets given\n%s", check_usage);
     rc = EX_USAGE;

@@ -426,6 +426,21 @@ def main():
         run_and_compare(rep, "check --json -: targets from stdin with labels", blwatch, conf_all,
                         ["check", "--json", "-"], W.STDIN_TARGETS, W.enabled_zones("all"),
                         stdin=W.STDIN_TEXT)
+        # 2b. The same list from a file (-f).
+        listfile = os.path.join(tmp, "targets.list")
+        with open(listfile, "w") as f:
+            f.write(W.STDIN_TEXT)
+        run_and_compare(rep, "check --json -f FILE: targets from a list file", blwatch, conf_all,
+                        ["check", "--json", "-f", listfile], W.STDIN_TARGETS,
+                        W.enabled_zones("all"))
+        badlist = os.path.join(tmp, "bad.list")
+        with open(badlist, "w") as f:
+            f.write("# list\n192.0.2.10 ok\n999.1.1.1 bad\n")
+        expect_exit(rep, "check -f with a bad line 3 -> exit 64 naming bad.list:3:", blwatch,
+                    ["-c", conf_all, "check", "-f", badlist], 64, stderr_re=r"bad\.list:3:")
+        expect_exit(rep, "check -f with a missing file -> exit 64 naming it", blwatch,
+                    ["-c", conf_all, "check", "-f", badlist + ".missing"], 64,
+                    stderr_re=r"bad\.list\.missing: cannot open")
         # 3. All clean against healthy zones: exit 0.
         run_and_compare(rep, "check --json: clean targets, healthy zones", blwatch, conf_healthy,
                         ["check", "--json"] + W.CLEAN_TARGETS,
