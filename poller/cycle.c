@@ -61,17 +61,24 @@ struct cycle {
   int64_t counts[ZR_COUNT];
 };
 
+/* A zone's test points are queried every cycle and its targets every
+ * stride-th cycle, so a day costs cycles * (ceil(ntargets / stride) + 2)
+ * queries: the smallest stride that keeps that within max_daily.  Cycles
+ * a day are rounded up, so an interval that does not divide a day errs
+ * on the safe side.  When the test points alone use up the limit, each
+ * cycle checks one target there: that is as far as stretching goes. */
 uint64_t cycle_zone_stride(const struct zone *z, uint64_t ntargets,
                            uint64_t interval_ms) {
-  uint64_t per_day, cycles = interval_ms ? 86400000 / interval_ms : 1;
+  uint64_t cycles, per_cycle, fixed = z->testpoints ? 2 : 0;
 
-  if (z->max_daily == 0)
+  if (z->max_daily == 0 || ntargets == 0)
     return 1;
-  if (cycles == 0)
-    cycles = 1;
-  per_day = (ntargets + 2) * cycles; /* the test points too */
-  return per_day <= z->max_daily ? 1 : (per_day + z->max_daily - 1) /
-                                           z->max_daily;
+  cycles = interval_ms ? (86400000 + interval_ms - 1) / interval_ms : 1;
+  per_cycle = z->max_daily / cycles; /* queries one cycle may make */
+  if (per_cycle <= fixed)
+    return ntargets;
+  per_cycle -= fixed;
+  return per_cycle >= ntargets ? 1 : (ntargets + per_cycle - 1) / per_cycle;
 }
 
 /* ---- target contexts --------------------------------------------------- */

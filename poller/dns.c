@@ -351,7 +351,10 @@ static void on_answer(void *arg, int status, int timeouts,
   struct dns_engine *e = req->engine;
 
   (void)timeouts;
-  e->inflight--;
+  /* With nothing left in flight the timer has nothing to expire; stopping
+   * it here (not a c-ares call) spares one wakeup per idle spell. */
+  if (--e->inflight == 0)
+    uv_timer_stop(&e->timer);
   req->took_ns = uv_hrtime() - req->sent_ns;
   req->status = status;
   req->naddr = 0;
@@ -401,8 +404,6 @@ static void on_sock_closed(uv_handle_t *h) {
   maybe_free(e);
 }
 
-static void start_timer(struct dns_engine *e);
-
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct dns_sock *s = h->data;
   struct dns_engine *e = s->engine;
@@ -451,24 +452,40 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable,
                 on_poll);
 }
 
-/* A repeating tick, rather than re-arming from ares_timeout() after every
- * answer: ares_timeout() walks every query in 1.18, and a 10-100 ms error
- * on a 2 s timeout does not matter. */
+/* The timer lets c-ares expire queries: a one-shot timer armed from
+ * ares_timeout(), which walks every query in flight in 1.18, so it must
+ * not run per answer.  It need not: every query gets the same timeout
+ * (the channel has one try, so c-ares never doubles it), and a query sent
+ * later expires later, so the earliest expiry only ever moves later as
+ * queries complete.  A timer armed for the earliest expiry is therefore
+ * never late, whatever is sent or answered after it was armed; when it
+ * fires with nothing expired it just re-arms.  That costs one walk per
+ * timeout period, not one per answer.  ares_timeout() covers every timer
+ * c-ares keeps (retries over TCP after a truncated answer, the next
+ * server after a timeout, queries re-sent when a connection breaks): they
+ * are all query timeouts.  libuv's loop time may lag the clock, so the
+ * timer can fire a little early: that is one more re-arm. */
+static void on_timer(uv_timer_t *t);
+
+static void arm_timer(struct dns_engine *e) {
+  struct timeval tv, *next = ares_timeout(e->channel, NULL, &tv);
+  uint64_t ms;
+
+  if (next == NULL) { /* nothing in flight */
+    uv_timer_stop(&e->timer);
+    return;
+  }
+  /* Rounded up, so the timer does not fire just before the expiry, and at
+   * least 1 ms, so an expired query never makes the timer spin. */
+  ms = (uint64_t)next->tv_sec * 1000 + ((uint64_t)next->tv_usec + 999) / 1000;
+  uv_timer_start(&e->timer, on_timer, ms > 0 ? ms : 1, 0);
+}
+
 static void on_timer(uv_timer_t *t) {
   struct dns_engine *e = t->data;
 
   ares_process_fd(e->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-  if (e->inflight == 0)
-    uv_timer_stop(&e->timer);
-}
-
-static void start_timer(struct dns_engine *e) {
-  unsigned tick = e->timeout_ms / 10;
-
-  if (uv_is_active((uv_handle_t *)&e->timer))
-    return;
-  tick = tick < 10 ? 10 : tick > 100 ? 100 : tick;
-  uv_timer_start(&e->timer, on_timer, tick, tick);
+  arm_timer(e);
 }
 
 /* ---- sending and delivering ------------------------------------------- */
@@ -478,9 +495,12 @@ static void send_request(struct dns_engine *e, struct dns_request *req) {
   req->sent_ns = uv_hrtime();
   e->inflight++;
   e->stats.sent++;
-  start_timer(e);
   ares_query(e->channel, req->name, 1 /* C_IN */, (int)req->type, on_answer,
              req);
+  /* After the query exists (ares_query may also have failed it at once):
+   * an active timer is due no later than this query's expiry. */
+  if (!uv_is_active((uv_handle_t *)&e->timer))
+    arm_timer(e);
 }
 
 static void on_rate_timer(uv_timer_t *t) { dns_pump(t->data); }

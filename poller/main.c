@@ -312,7 +312,8 @@ static void warn_limits(const struct config *cfg) {
             "least %llus fits%s\n",
             z->id, (unsigned long long)n,
             (unsigned long long)(cfg->interval_ms / 1000),
-            (unsigned long long)((n + 2) * (86400000 / cfg->interval_ms)),
+            (unsigned long long)((n + 2) * ((86400000 + cfg->interval_ms - 1) /
+                                            cfg->interval_ms)),
             (unsigned long long)z->max_daily, (unsigned long long)k,
             (unsigned long long)(((n + 2) * 86400 + z->max_daily - 1) /
                                  z->max_daily),
