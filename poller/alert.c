@@ -19,10 +19,14 @@
 #define MAX_WAIT_S 60
 #define NOTICE_MAX_EVENTS 500
 #define TICK_MS 1000
+#define RESULT_LEN 256
+/* Debian's certificate directory (hashed links, update-ca-certificates). */
+#define SYSTEM_CA_DIR "/etc/ssl/certs"
 
 /* One transfer: a notice on its way to one channel. */
 struct xfer {
-  struct alert_relay *relay; /* NULL for test-alert */
+  struct alert_relay *relay;  /* NULL for test-alert */
+  const struct alert_cfg *cfg; /* test-alert's channel */
   char channel[64];
   int64_t notice;
   int64_t oldest; /* created time of its oldest row */
@@ -32,7 +36,7 @@ struct xfer {
   struct curl_slist *headers;
   struct curl_slist *rcpts;
   char errbuf[CURL_ERROR_SIZE];
-  char result[256]; /* "ok" or why it failed (test-alert) */
+  char result[RESULT_LEN]; /* "ok" or why it failed */
   bool ok;
 };
 
@@ -175,11 +179,16 @@ static CURL *build(const struct alert_cfg *a, const struct notice *n,
 
   if (easy == NULL)
     return NULL;
-  /* TLS is always verified; ca_file adds a private CA. */
+  /* TLS is always verified.  ca_file replaces libcurl's CA bundle file
+   * (CURLOPT_CAINFO); the system's certificate directory stays trusted
+   * through CURLOPT_CAPATH, set here rather than left to how libcurl was
+   * built, so a private CA is added to the public ones. */
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (a->ca_file != NULL)
+  if (a->ca_file != NULL) {
     curl_easy_setopt(easy, CURLOPT_CAINFO, a->ca_file);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, SYSTEM_CA_DIR);
+  }
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 60000L);
@@ -187,8 +196,54 @@ static CURL *build(const struct alert_cfg *a, const struct notice *n,
   return easy;
 }
 
+/* The first place in text where the len bytes at s occur, or NULL. */
+static char *find(char *text, const char *s, size_t len) {
+  for (char *p = text; *p != '\0'; p++)
+    if (strncmp(p, s, len) == 0)
+      return p;
+  return NULL;
+}
+
+/* Replaces each occurrence of the len bytes at secret in text with
+ * "<hidden>".  Secrets shorter than 4 bytes are left: replacing every
+ * "a" would garble the message and hide nothing. */
+static void hide(char *text, size_t size, const char *secret, size_t len) {
+  static const char mark[] = "<hidden>";
+  size_t at = 0;
+  char *p, rest[RESULT_LEN];
+
+  if (secret == NULL || len < 4)
+    return;
+  while ((p = find(text + at, secret, len)) != NULL) {
+    snprintf(rest, sizeof(rest), "%s", p + len);
+    at = (size_t)(p - text);
+    snprintf(p, size - at, "%s%s", mark, rest);
+    at += sizeof(mark) - 1;
+    if (at >= strlen(text))
+      break;
+  }
+}
+
+/* libcurl's messages name the host and port only, and HTTP failures are
+ * reported by status: this makes sure that no secret of the channel (its
+ * password, signing key, or the hidden parts of its URL) ever reaches a
+ * log line, the outbox or test-alert's output. */
+static void hide_secrets(char *text, size_t size, const struct alert_cfg *a) {
+  size_t span[2][2], n;
+
+  if (a == NULL) /* see on_sent */
+    return;
+  n = cfg_url_hidden(a->url, span);
+
+  for (size_t i = 0; i < n; i++)
+    hide(text, size, a->url + span[i][0], span[i][1] - span[i][0]);
+  hide(text, size, a->password, a->password ? strlen(a->password) : 0);
+  hide(text, size, a->secret, a->secret ? strlen(a->secret) : 0);
+}
+
 /* Whether the transfer delivered; otherwise why not, in x->result. */
-static bool judge(struct xfer *x, CURL *easy, CURLcode rc) {
+static bool judge(struct xfer *x, const struct alert_cfg *a, CURL *easy,
+                  CURLcode rc) {
   long code = 0;
   char *url = NULL;
 
@@ -197,6 +252,7 @@ static bool judge(struct xfer *x, CURL *easy, CURLcode rc) {
   if (rc != CURLE_OK) {
     snprintf(x->result, sizeof(x->result), "%s",
              x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    hide_secrets(x->result, sizeof(x->result), a);
     return false;
   }
   if (url != NULL && strncmp(url, "http", 4) == 0 &&
@@ -210,9 +266,14 @@ static bool judge(struct xfer *x, CURL *easy, CURLcode rc) {
 
 /* ---- the relay --------------------------------------------------------- */
 
+/* What the relay knows of a channel; kept in memory only: after a
+ * restart every channel counts as not having sent recently. */
 struct chan {
   char name[64];
   bool busy;
+  bool sent;             /* a notice was started since the relay opened */
+  uint64_t last_sent_ms; /* uv_now() when the last one was started */
+  int64_t flush_at;      /* rows created until then (unix time) go now */
 };
 
 struct alert_relay {
@@ -231,6 +292,7 @@ struct alert_relay {
   int64_t idle_deadline; /* retries due before this still count as work */
   uv_timer_t retry;      /* wakes the relay for the next retry */
   int open_timers;       /* while closing */
+  bool hold;             /* alert_hold(): new rows wait for a flush */
 };
 
 /* Rows of the next notice of one channel, as store_outbox_next finds them. */
@@ -275,8 +337,8 @@ static struct chan *chan_get(struct alert_relay *r, const char *name) {
     return NULL;
   r->chans = grown;
   grown = &r->chans[r->nchans++];
+  *grown = (struct chan){.busy = false};
   snprintf(grown->name, sizeof(grown->name), "%s", name);
-  grown->busy = false;
   return grown;
 }
 
@@ -304,90 +366,139 @@ static int64_t backoff_ms(const struct alert_cfg *a, int64_t attempts) {
 }
 
 
+static const struct alert_cfg *alert_find(const struct config *cfg,
+                                          const char *name) {
+  for (size_t i = 0; i < cfg->nalerts; i++)
+    if (strcmp(cfg->alerts[i].name, name) == 0)
+      return &cfg->alerts[i];
+  return NULL;
+}
+
+/* A failed attempt: retried after the backoff, or given up once the
+ * notice is older than give_up (or its channel is gone, a == NULL). */
+static void record_failure(struct alert_relay *r, const struct alert_cfg *a,
+                           const struct xfer *x, int64_t now) {
+  bool dead = a == NULL || now - x->oldest >= (int64_t)(a->give_up_ms / 1000);
+  int64_t due = wall_ms() + (a != NULL ? backoff_ms(a, x->attempts) : 0);
+  char err[BW_ERRLEN];
+
+  if (store_outbox_failed(r->store, x->notice, due, dead, x->result, err) !=
+      BW_OK)
+    log_err("%s", err);
+  if (dead)
+    log_err("notice %lld to %s: %s; giving up", (long long)x->notice,
+            x->channel, x->result);
+  else
+    log_warn("notice %lld to %s: %s; will retry", (long long)x->notice,
+             x->channel, x->result);
+}
+
+/* A reload replaces the config the relay reads, so the channel of a
+ * transfer in flight may be gone (a == NULL) when it ends. */
 static void on_sent(void *arg, CURL *easy, CURLcode rc) {
   struct xfer *x = arg;
   struct alert_relay *r = x->relay;
-  const struct alert_cfg *a = NULL;
+  const struct alert_cfg *a = alert_find(r->cfg, x->channel);
   struct chan *c = chan_get(r, x->channel);
   int64_t now = time(NULL);
   char err[BW_ERRLEN];
 
-  for (size_t i = 0; i < r->cfg->nalerts; i++)
-    if (strcmp(r->cfg->alerts[i].name, x->channel) == 0)
-      a = &r->cfg->alerts[i];
   if (c != NULL)
     c->busy = false;
   r->busy--;
-  if (judge(x, easy, rc)) {
+  if (judge(x, a, easy, rc)) {
     if (store_outbox_delivered(r->store, x->notice, now, err) != BW_OK)
       log_err("%s", err);
     log_info("notice %lld delivered to %s", (long long)x->notice, x->channel);
   } else if (rc != CURLE_ABORTED_BY_CALLBACK) {
-    bool dead = a == NULL || now - x->oldest >= (int64_t)(a->give_up_ms / 1000);
-    if (store_outbox_failed(r->store, x->notice,
-                            wall_ms() + (a ? backoff_ms(a, x->attempts) : 0),
-                            dead,
-                            x->result, err) != BW_OK)
-      log_err("%s", err);
-    if (dead)
-      log_err("notice %lld to %s: %s; giving up", (long long)x->notice,
-              x->channel, x->result);
-    else
-      log_warn("notice %lld to %s: %s; will retry", (long long)x->notice,
-               x->channel, x->result);
+    record_failure(r, a, x, now);
   }
   xfer_free(x);
   if (rc != CURLE_ABORTED_BY_CALLBACK)
-    alert_kick(r, true); /* more may be waiting behind this one */
+    alert_kick(r, false); /* more may be waiting behind this one */
+}
+
+/* Whether new rows (not yet in a notice) wait for more to join them.
+ * A channel that has not sent recently sends once no new row came for
+ * QUIET_S (at most MAX_WAIT_S after the first): the first finding goes
+ * out within about a minute.  After a notice, new rows wait until
+ * group_interval has passed since it was started, as Alertmanager's
+ * group_interval does, so that the findings of a paced cycle, minutes
+ * apart, become one notice instead of one each.  Rows created before the
+ * last flush (a cycle ended, run --once) go at once; with alert_hold(),
+ * nothing else does. */
+static bool hold_back(const struct alert_relay *r, const struct alert_cfg *a,
+                      const struct chan *c, const struct pick *p,
+                      int64_t now) {
+  if (p->oldest <= c->flush_at)
+    return false;
+  if (r->hold)
+    return true;
+  if (c->sent && a->group_interval_ms > 0 &&
+      uv_now(r->loop) - c->last_sent_ms < a->group_interval_ms)
+    return true;
+  return now - p->newest < QUIET_S && now - p->oldest < MAX_WAIT_S;
+}
+
+/* Starts the transfer of notice p on channel a; false when it could not
+ * start (it stays in the outbox). */
+static bool start_notice(struct alert_relay *r, const struct alert_cfg *a,
+                         struct pick *p) {
+  struct xfer *x = calloc(1, sizeof(*x));
+  char err[BW_ERRLEN];
+  CURL *easy;
+
+  if (x == NULL)
+    return false;
+  *x = (struct xfer){.relay = r, .notice = p->n.id, .oldest = p->oldest,
+                     .attempts = p->attempts};
+  snprintf(x->channel, sizeof(x->channel), "%s", a->name);
+  if ((easy = build(a, &p->n, x)) == NULL) {
+    log_err("notice %lld to %s: out of memory", (long long)p->n.id, a->name);
+    xfer_free(x);
+    return false;
+  }
+  if (curlio_add(r->io, easy, on_sent, x, err) != BW_OK) {
+    log_err("notice to %s: %s", a->name, err);
+    xfer_free(x);
+    return false;
+  }
+  return true;
 }
 
 /* Sends what is due on one channel. */
-static void send_channel(struct alert_relay *r, const struct alert_cfg *a,
-                         bool flush) {
+static void send_channel(struct alert_relay *r, const struct alert_cfg *a) {
   struct pick p = {.n = {.host = notice_hostname(), .cat = &r->cfg->cat}};
   struct chan *c = chan_get(r, a->name);
   int64_t now = time(NULL);
-  struct xfer *x = NULL;
   char err[BW_ERRLEN];
   size_t n;
-  CURL *easy;
 
   if (c == NULL || c->busy)
     return;
   if (store_outbox_next(r->store, a->name, wall_ms(), NOTICE_MAX_EVENTS,
-                        pick_row,
-                        &p, &n, err) != BW_OK)
+                        pick_row, &p, &n, err) != BW_OK)
     log_err("%s", err);
-  /* New rows wait a little for the rest of their burst to join them. */
-  bool wait = !p.grouped && !flush && now - p.newest < QUIET_S &&
-              now - p.oldest < MAX_WAIT_S;
-  if (p.nids == 0 || p.oom || wait)
+  if (p.nids == 0 || p.oom || (!p.grouped && hold_back(r, a, c, &p, now)))
     goto out;
-  if (!p.grouped && store_outbox_group(r->store, p.ids, p.nids, err) != BW_OK) {
-    log_err("%s", err);
-    goto out;
+  if (!p.grouped) {
+    if (store_outbox_group(r->store, p.ids, p.nids, err) != BW_OK) {
+      log_err("%s", err);
+      goto out;
+    }
+    c->sent = true;
+    c->last_sent_ms = uv_now(r->loop);
+    /* A notice cut at the limit is followed at once by the rest. */
+    if (p.nids >= NOTICE_MAX_EVENTS)
+      c->flush_at = now;
   }
   p.n.id = p.ids[0];
   p.n.sent = now;
-  if ((x = calloc(1, sizeof(*x))) == NULL)
-    goto out;
-  *x = (struct xfer){.relay = r, .notice = p.n.id, .oldest = p.oldest,
-                     .attempts = p.attempts};
-  snprintf(x->channel, sizeof(x->channel), "%s", a->name);
-  if ((easy = build(a, &p.n, x)) == NULL) {
-    log_err("notice %lld to %s: out of memory", (long long)p.n.id, a->name);
-    goto out;
+  if (start_notice(r, a, &p)) {
+    c->busy = true;
+    r->busy++;
   }
-  if (curlio_add(r->io, easy, on_sent, x, err) != BW_OK) {
-    log_err("notice to %s: %s", a->name, err);
-    goto out;
-  }
-  x = NULL;
-  c->busy = true;
-  r->busy++;
 out:
-  if (x != NULL)
-    xfer_free(x);
   free(p.ids);
   notice_free(&p.n);
 }
@@ -437,17 +548,27 @@ static void check_idle(struct alert_relay *r) {
 }
 
 void alert_kick(struct alert_relay *r, bool flush) {
+  int64_t now = time(NULL);
+
   if (r->kicking)
     return;
   r->kicking = true;
   /* Only committed rows are sent: a notice never announces an event that
    * a crash could still take back. */
   record_commit(r->rec);
-  for (size_t i = 0; i < r->cfg->nalerts; i++)
-    send_channel(r, &r->cfg->alerts[i], flush);
+  for (size_t i = 0; i < r->cfg->nalerts; i++) {
+    struct chan *c = chan_get(r, r->cfg->alerts[i].name);
+    /* Remembered, so that a busy channel, or a notice cut at the limit,
+     * still sends all of this once it can. */
+    if (flush && c != NULL)
+      c->flush_at = now;
+    send_channel(r, &r->cfg->alerts[i]);
+  }
   r->kicking = false;
   check_idle(r);
 }
+
+void alert_hold(struct alert_relay *r) { r->hold = true; }
 
 void alert_on_idle(struct alert_relay *r, int64_t deadline,
                    void (*fn)(void *), void *arg) {
@@ -475,6 +596,9 @@ enum bw_err alert_open(uv_loop_t *loop, struct store *st, struct recorder *rec,
     return rc;
   }
   srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)r);
+  /* The name may take a blocking DNS lookup: done now, before the loop
+   * runs, and cached for every notice. */
+  notice_hostname();
   uv_timer_init(loop, &r->tick);
   uv_timer_init(loop, &r->retry);
   r->tick.data = r;
@@ -512,18 +636,14 @@ static const char test_usage[] =
     "\n"
     "Sends one test notice through each configured [alert] channel (or the\n"
     "ones named) and prints NAME: ok or NAME: failed: REASON for each.\n"
-    "Exit 0 when every channel worked, 1 when any failed, 78 on a config\n"
+    "Exit 0 when every channel worked, 1 when any failed, 64 when a NAME is\n"
+    "not a configured channel (nothing is sent then), 78 on a config\n"
     "error.\n";
-
-struct test_run {
-  uv_loop_t loop;
-  unsigned pending;
-};
 
 static void on_test_sent(void *arg, CURL *easy, CURLcode rc) {
   struct xfer *x = arg;
 
-  x->ok = judge(x, easy, rc);
+  x->ok = judge(x, x->cfg, easy, rc);
 }
 
 static bool selected(const char *name, int argc, char **argv) {
@@ -535,18 +655,46 @@ static bool selected(const char *name, int argc, char **argv) {
   return false;
 }
 
+/* A test notice's id: the wall-clock time in microseconds, so that two
+ * test-alert runs do not share one (receivers drop duplicates by id).
+ * Outbox notices take the id of their first outbox row, counted from 1:
+ * they never come near (about 1.7e15 now; below 2^53, so that JSON
+ * readers with doubles read it exactly, until the year 2255). */
+static int64_t test_notice_id(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Starts the test notice n on channel a; failures are left in x->result. */
+static void start_test(struct curlio *io, const struct alert_cfg *a,
+                       const struct notice *n, struct xfer *x) {
+  char err[BW_ERRLEN];
+  CURL *easy;
+
+  x->cfg = a;
+  snprintf(x->channel, sizeof(x->channel), "%s", a->name);
+  snprintf(x->result, sizeof(x->result), "out of memory");
+  if ((easy = build(a, n, x)) != NULL &&
+      curlio_add(io, easy, on_test_sent, x, err) != BW_OK)
+    snprintf(x->result, sizeof(x->result), "%.*s", RESULT_LEN - 1, err);
+}
+
 /* Sends the test notice to every selected channel at once. */
 static int send_tests(const struct config *cfg, int argc, char **argv,
                       struct xfer **xs) {
+  char detail[512];
   struct store_event ev = {.at = time(NULL), .type = "test",
-                           .detail = "a test notice from blwatch: this "
-                                     "channel works"};
-  struct notice n = {.id = (int64_t)time(NULL), .host = notice_hostname(),
+                           .detail = detail};
+  struct notice n = {.id = test_notice_id(), .host = notice_hostname(),
                      .sent = time(NULL), .cat = &cfg->cat};
   struct curlio *io = NULL;
   uv_loop_t loop;
-  char err[BW_ERRLEN];
+  char err[BW_ERRLEN] = "out of memory";
 
+  snprintf(detail, sizeof(detail), "This is a test notice from blwatch on "
+           "%s: this channel works.", n.host);
   uv_loop_init(&loop);
   if (!notice_add(&n, &ev) || curlio_open(&loop, &io, err) != BW_OK) {
     fprintf(stderr, "blwatch: cannot start: %s\n", err);
@@ -554,17 +702,10 @@ static int send_tests(const struct config *cfg, int argc, char **argv,
     uv_loop_close(&loop);
     return 1;
   }
-  for (size_t i = 0; i < cfg->nalerts; i++) {
-    const struct alert_cfg *a = &cfg->alerts[i];
-    CURL *easy;
-    if (!selected(a->name, argc, argv) ||
-        (xs[i] = calloc(1, sizeof(*xs[i]))) == NULL)
-      continue;
-    snprintf(xs[i]->channel, sizeof(xs[i]->channel), "%s", a->name);
-    snprintf(xs[i]->result, sizeof(xs[i]->result), "out of memory");
-    if ((easy = build(a, &n, xs[i])) != NULL)
-      curlio_add(io, easy, on_test_sent, xs[i], err);
-  }
+  for (size_t i = 0; i < cfg->nalerts; i++)
+    if (selected(cfg->alerts[i].name, argc, argv) &&
+        (xs[i] = calloc(1, sizeof(*xs[i]))) != NULL)
+      start_test(io, &cfg->alerts[i], &n, xs[i]);
   uv_run(&loop, UV_RUN_DEFAULT);
   curlio_close(io);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -573,12 +714,45 @@ static int send_tests(const struct config *cfg, int argc, char **argv,
   return 0;
 }
 
+/* Every NAME must be a configured channel: a typo must not pass for a
+ * channel that works.  Prints the first one that is not; false then. */
+static bool names_known(const struct config *cfg, int argc, char **argv) {
+  for (int i = 0; i < argc; i++) {
+    if (alert_find(cfg, argv[i]) != NULL)
+      continue;
+    fprintf(stderr, "blwatch: test-alert: no [alert] channel named '%s' "
+            "(configured: ", argv[i]);
+    for (size_t k = 0; k < cfg->nalerts; k++)
+      fprintf(stderr, "%s%s", k ? ", " : "", cfg->alerts[k].name);
+    fputs(cfg->nalerts == 0 ? "none)\n" : ")\n", stderr);
+    return false;
+  }
+  return true;
+}
+
+/* One line per channel tried; true when all of them worked. */
+static bool report_tests(const struct config *cfg, struct xfer **xs) {
+  bool ok = true;
+
+  for (size_t i = 0; i < cfg->nalerts; i++) {
+    if (xs[i] == NULL)
+      continue;
+    if (xs[i]->ok)
+      printf("%s: ok\n", xs[i]->channel);
+    else
+      printf("%s: failed: %s\n", xs[i]->channel, xs[i]->result);
+    ok &= xs[i]->ok;
+    xfer_free(xs[i]);
+  }
+  return ok;
+}
+
 int alert_test_command(const struct cli *cli, int argc, char **argv) {
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   struct config cfg;
   struct xfer **xs;
-  int c, rc, failed = 0, shown = 0;
+  int c, rc;
 
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     if (c == 'h') {
@@ -590,26 +764,21 @@ int alert_test_command(const struct cli *cli, int argc, char **argv) {
   }
   if ((rc = cli_load_config_secrets(cli, &cfg)) != 0)
     return rc;
-  xs = calloc(cfg.nalerts + 1, sizeof(*xs));
-  if (xs == NULL || send_tests(&cfg, argc - optind, argv + optind, xs) != 0)
-    failed = 1;
-  for (size_t i = 0; xs != NULL && i < cfg.nalerts; i++) {
-    if (xs[i] == NULL)
-      continue;
-    shown++;
-    if (xs[i]->ok)
-      printf("%s: ok\n", xs[i]->channel);
-    else
-      printf("%s: failed: %s\n", xs[i]->channel, xs[i]->result);
-    failed |= !xs[i]->ok;
-    xfer_free(xs[i]);
+  if (!names_known(&cfg, argc - optind, argv + optind)) {
+    cfg_free(&cfg);
+    return EX_USAGE;
   }
-  if (shown == 0 && !failed) {
-    fprintf(stderr, "blwatch: test-alert: no [alert] channel%s\n",
-            argc > optind ? " by that name" : " is configured");
-    failed = 1;
+  if (cfg.nalerts == 0) {
+    fprintf(stderr, "blwatch: test-alert: no [alert] channel is "
+            "configured\n");
+    cfg_free(&cfg);
+    return 1;
   }
+  xs = calloc(cfg.nalerts, sizeof(*xs));
+  rc = xs == NULL || send_tests(&cfg, argc - optind, argv + optind, xs) != 0;
+  if (xs != NULL && !report_tests(&cfg, xs))
+    rc = 1;
   free(xs);
   cfg_free(&cfg);
-  return failed ? 1 : 0;
+  return rc;
 }

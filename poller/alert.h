@@ -2,8 +2,10 @@
  * `blwatch test-alert`.
  *
  * The relay reads due outbox rows per channel, groups them into one notice
- * (all rows not yet sent, once no new row came for a few seconds or when a
- * cycle ends), and sends it through libcurl on the loop.  A delivered
+ * and sends it through libcurl on the loop.  A channel's rows wait until
+ * no new row came for a few seconds (at most a minute) and, once the
+ * channel has sent a notice, until its group_interval has passed since
+ * then; a flush (a cycle ended) sends them at once.  A delivered
  * notice is marked in the same database, so it is never sent again; a
  * failed one keeps its events and its id and is retried with exponential
  * backoff and jitter until its give-up age.  Delivery is at least once:
@@ -24,9 +26,15 @@ enum bw_err alert_open(uv_loop_t *loop, struct store *st, struct recorder *rec,
                        const struct config *cfg, struct alert_relay **out,
                        char *err);
 
-/* Looks at the outbox now.  flush sends what is pending without waiting
- * for the quiet period (a cycle just ended). */
+/* Looks at the outbox now.  flush sends every row pending now without
+ * waiting for the quiet period or group_interval (a cycle just ended),
+ * also when the channel is busy or the rows take more than one notice. */
 void alert_kick(struct alert_relay *r, bool flush);
+
+/* New rows wait for the next flush (alert_kick(r, true) or
+ * alert_on_idle()), whatever their age: `run --once` sends one notice per
+ * channel for its cycle (more only past 500 events). */
+void alert_hold(struct alert_relay *r);
 
 /* Calls fn once nothing is being sent and no retry is due before deadline
  * (a Unix time); rows whose retry comes later stay in the outbox. */

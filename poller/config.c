@@ -21,7 +21,7 @@
 enum opt_type { OPT_STR, OPT_UINT, OPT_DURATION, OPT_BOOL, OPT_CHOICE };
 
 struct opt {
-  const char *section; /* "alert" rows apply to struct alert_cfg */
+  const char *section;
   const char *key;
   enum opt_type type;
   size_t offset;
@@ -51,22 +51,47 @@ static const struct opt options[] = {
     {"identity", "enabled", OPT_BOOL, C(identity), 0, 0, NULL},
     {"http", "listen", OPT_STR, C(http_listen), 0, 0, NULL},
     {"http", "token_file", OPT_STR, C(http_token_file), 0, 0, NULL},
-    {"alert", "type", OPT_CHOICE, A(type), 0, 0, "email webhook"},
-    {"alert", "url", OPT_STR, A(url), 0, 0, NULL},
-    {"alert", "starttls", OPT_CHOICE, A(starttls), 0, 0, "required try no"},
-    {"alert", "username", OPT_STR, A(username), 0, 0, NULL},
-    {"alert", "password_file", OPT_STR, A(password_file), 0, 0, NULL},
-    {"alert", "from", OPT_STR, A(from), 0, 0, NULL},
-    {"alert", "to", OPT_STR, A(to), 0, 0, NULL},
-    {"alert", "format", OPT_CHOICE, A(format), 0, 0, "json slack"},
-    {"alert", "secret_file", OPT_STR, A(secret_file), 0, 0, NULL},
-    {"alert", "ca_file", OPT_STR, A(ca_file), 0, 0, NULL},
-    {"alert", "password_env", OPT_STR, A(password_env), 0, 0, NULL},
-    {"alert", "secret_env", OPT_STR, A(secret_env), 0, 0, NULL},
-    {"alert", "events", OPT_STR, A(events), 0, 0, NULL},
-    {"alert", "retry", OPT_DURATION, A(retry_ms), 100, DAY_MS, NULL},
-    {"alert", "give_up", OPT_DURATION, A(give_up_ms), 60000, 30 * DAY_MS,
-     NULL},
+};
+
+/* The keys of an [alert "NAME"] section, named so that the checks after
+ * the section can find each key's line (struct alert_cfg key_line). */
+enum alert_key {
+  AK_TYPE, AK_URL, AK_URL_FILE, AK_URL_ENV, AK_STARTTLS, AK_USERNAME,
+  AK_PASSWORD_FILE, AK_PASSWORD_ENV, AK_FROM, AK_TO, AK_FORMAT,
+  AK_SECRET_FILE, AK_SECRET_ENV, AK_CA_FILE, AK_EVENTS, AK_RETRY,
+  AK_GIVE_UP, AK_GROUP_INTERVAL, AK_COUNT
+};
+
+_Static_assert(AK_COUNT <= CFG_ALERT_KEYS, "raise CFG_ALERT_KEYS");
+
+static const struct opt alert_options[AK_COUNT] = {
+    [AK_TYPE] = {"alert", "type", OPT_CHOICE, A(type), 0, 0, "email webhook"},
+    [AK_URL] = {"alert", "url", OPT_STR, A(url), 0, 0, NULL},
+    [AK_URL_FILE] = {"alert", "url_file", OPT_STR, A(url_file), 0, 0, NULL},
+    [AK_URL_ENV] = {"alert", "url_env", OPT_STR, A(url_env), 0, 0, NULL},
+    [AK_STARTTLS] = {"alert", "starttls", OPT_CHOICE, A(starttls), 0, 0,
+                     "required try no"},
+    [AK_USERNAME] = {"alert", "username", OPT_STR, A(username), 0, 0, NULL},
+    [AK_PASSWORD_FILE] = {"alert", "password_file", OPT_STR,
+                          A(password_file), 0, 0, NULL},
+    [AK_PASSWORD_ENV] = {"alert", "password_env", OPT_STR, A(password_env),
+                         0, 0, NULL},
+    [AK_FROM] = {"alert", "from", OPT_STR, A(from), 0, 0, NULL},
+    [AK_TO] = {"alert", "to", OPT_STR, A(to), 0, 0, NULL},
+    [AK_FORMAT] = {"alert", "format", OPT_CHOICE, A(format), 0, 0,
+                   "json slack"},
+    [AK_SECRET_FILE] = {"alert", "secret_file", OPT_STR, A(secret_file), 0,
+                        0, NULL},
+    [AK_SECRET_ENV] = {"alert", "secret_env", OPT_STR, A(secret_env), 0, 0,
+                       NULL},
+    [AK_CA_FILE] = {"alert", "ca_file", OPT_STR, A(ca_file), 0, 0, NULL},
+    [AK_EVENTS] = {"alert", "events", OPT_STR, A(events), 0, 0, NULL},
+    [AK_RETRY] = {"alert", "retry", OPT_DURATION, A(retry_ms), 100, DAY_MS,
+                  NULL},
+    [AK_GIVE_UP] = {"alert", "give_up", OPT_DURATION, A(give_up_ms), 60000,
+                    30 * DAY_MS, NULL},
+    [AK_GROUP_INTERVAL] = {"alert", "group_interval", OPT_DURATION,
+                           A(group_interval_ms), 0, DAY_MS, NULL},
 };
 
 /* A [targets] line kept until the whole file is read, because max_range
@@ -83,7 +108,7 @@ struct parse_state {
   struct alert_cfg *alert; /* the [alert] section being read */
   struct raw_target *raw;
   size_t nraw;
-  char seen[sizeof(options) / sizeof(options[0])]; /* non-alert keys */
+  char seen[sizeof(options) / sizeof(options[0])]; /* keys given */
   int servers_line;
   int dqs_line;
   int use_line, skip_line;
@@ -227,16 +252,6 @@ static enum bw_err add_extra(struct parse_state *st, const char *v,
   return dup_into(&grown[cfg->nextra - 1], v, err);
 }
 
-/* Whether an [alert] key already has a value (durations are set only by
- * the file, so a non-zero one was given before). */
-static bool alert_key_set(const struct alert_cfg *a, const struct opt *o) {
-  const char *field = (const char *)a + o->offset;
-
-  if (o->type == OPT_DURATION)
-    return *(const uint64_t *)(const void *)field != 0;
-  return *(char *const *)(const void *)field != NULL;
-}
-
 /* Keys whose empty value means something: servers (the system
  * resolver), skip (nothing) and dqs_key (checked with its own message).
  * Any other empty value is a mistake, never a silent default. */
@@ -258,10 +273,33 @@ static enum bw_err append_list(char **slot, const char *v, char *err) {
   return BW_OK;
 }
 
+/* An [alert] key: each may be given once, except `to`, whose lines
+ * accumulate. */
+static enum bw_err alert_entry(struct parse_state *st,
+                               const struct ini_entry *e, char *err) {
+  struct alert_cfg *a = st->alert;
+
+  /* A CR would let an address add mail headers. */
+  if ((strcmp(e->key, "from") == 0 || strcmp(e->key, "to") == 0) &&
+      strpbrk(e->value, "\r\n") != NULL)
+    return bw_fail(err, BW_EINVAL, "bad address in '%s'", e->key);
+  if (strcmp(e->key, "to") == 0 && a->to != NULL)
+    return append_list(&a->to, e->value, err);
+  for (size_t k = 0; k < AK_COUNT; k++) {
+    if (strcmp(alert_options[k].key, e->key) != 0)
+      continue;
+    if (a->key_line[k] != 0)
+      return bw_fail(err, BW_EINVAL, "'%s' is set twice in [alert \"%s\"]",
+                     e->key, e->subname);
+    a->key_line[k] = e->line;
+    return set_opt(&alert_options[k], a, e->value, err);
+  }
+  return bw_fail(err, BW_EINVAL, "unknown key '%s' in [alert]", e->key);
+}
+
 static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
                              char *err) {
   struct parse_state *st = arg;
-  bool alert = strcmp(e->section, "alert") == 0;
 
   if (e->key == NULL)
     return section_start(st, e, err);
@@ -269,29 +307,20 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
       !may_be_empty(e->key))
     return bw_fail(err, BW_EINVAL, "'%s' has no value (remove the line for "
                    "the default)", e->key);
-  if (alert && strcmp(e->key, "url") == 0)
-    st->alert->url_line = e->line;
-  if (alert && strcmp(e->key, "events") == 0)
-    st->alert->events_line = e->line;
-  /* A CR would let an address add mail headers. */
-  if (alert && (strcmp(e->key, "from") == 0 || strcmp(e->key, "to") == 0) &&
-      strpbrk(e->value, "\r\n") != NULL)
-    return bw_fail(err, BW_EINVAL, "bad address in '%s'", e->key);
+  if (strcmp(e->section, "alert") == 0)
+    return alert_entry(st, e, err);
   if (strcmp(e->section, "targets") == 0 &&
       strcmp(e->key, "max_range") != 0)
     return add_raw_target(st, e, err);
   if (strcmp(e->section, "zones") == 0 && strcmp(e->key, "extra") == 0)
     return add_extra(st, e->value, e->line, err);
-  if (alert && strcmp(e->key, "to") == 0 && st->alert->to != NULL)
-    return append_list(&st->alert->to, e->value, err);
   for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
     const struct opt *o = &options[i];
     if (strcmp(o->section, e->section) != 0 || strcmp(o->key, e->key) != 0)
       continue;
-    if (alert ? alert_key_set(st->alert, o) : st->seen[i]++ > 0)
-      return bw_fail(err, BW_EINVAL, "'%s' is set twice in [%s%s%s%s]",
-                     e->key, e->section, alert ? " \"" : "",
-                     alert ? e->subname : "", alert ? "\"" : "");
+    if (st->seen[i]++ > 0)
+      return bw_fail(err, BW_EINVAL, "'%s' is set twice in [%s]", e->key,
+                     e->section);
     if (strcmp(e->key, "use") == 0)
       st->use_line = e->line;
     if (strcmp(e->key, "skip") == 0)
@@ -304,8 +333,7 @@ static enum bw_err cfg_entry(void *arg, const struct ini_entry *e,
       st->catalog_line = e->line;
     if (strcmp(e->section, "http") == 0 && strcmp(e->key, "listen") == 0)
       st->cfg->http_line = e->line;
-    return set_opt(o, alert ? (void *)st->alert : (void *)st->cfg, e->value,
-                   err);
+    return set_opt(o, st->cfg, e->value, err);
   }
   return bw_fail(err, BW_EINVAL, "unknown key '%s' in [%s]", e->key,
                  e->section);
@@ -584,15 +612,13 @@ static enum bw_err load_zones(struct config *cfg, struct parse_state *st,
 
 /* ---- alerts ----------------------------------------------------------- */
 
-/* Reads a secret: from the file (one trailing newline is not part of it)
- * or the environment variable.  A file other users can read is allowed
- * with a warning. */
-static enum bw_err dup_into(char **slot, const char *v, char *err);
-
 /* Reads a secret file: one trailing newline is not part of the secret; a
- * file other users can read is allowed with a warning.  Returns errno. */
+ * file other users can read is allowed with a warning.  A secret longer
+ * than the buffer or with a NUL byte would be cut short without a word:
+ * refused.  Returns 0 or an errno value for secret_error(). */
+#define SECRET_MAX 4096
 static int read_secret(const char *file, char **out) {
-  char buf[4096];
+  char buf[SECRET_MAX + 1];
   struct stat sb;
   size_t len;
   FILE *fp;
@@ -605,6 +631,10 @@ static int read_secret(const char *file, char **out) {
     log_warn("%s is readable by other users; chmod o-r it", file);
   fclose(fp);
   buf[len] = '\0';
+  if (len == SECRET_MAX)
+    return EFBIG;
+  if (memchr(buf, '\0', len) != NULL)
+    return EILSEQ;
   if (len > 0 && buf[len - 1] == '\n')
     buf[--len] = '\0';
   if (len > 0 && buf[len - 1] == '\r')
@@ -612,22 +642,123 @@ static int read_secret(const char *file, char **out) {
   return dup_into(out, buf, err) == BW_OK ? 0 : ENOMEM;
 }
 
-static enum bw_err load_secret(const struct alert_cfg *a, const char *file,
-                               const char *env, char **out, char *err) {
+/* What read_secret()'s e means. */
+static const char *secret_error(int e) {
+  if (e == EFBIG)
+    return "longer than 4095 bytes";
+  if (e == EILSEQ)
+    return "holds a NUL byte";
+  return strerror(e);
+}
+
+/* The value of a string key of an [alert] section; NULL when not given. */
+static const char *alert_str(const struct alert_cfg *a, enum alert_key k) {
+  return *(char *const *)(const void *)((const char *)a +
+                                        alert_options[k].offset);
+}
+
+/* Reads the secret that the file key fk or the environment key ek names
+ * (check_sources() let at most one of them through) into *out.  Errors
+ * name the line of the key. */
+static enum bw_err load_secret(const struct alert_cfg *a, enum alert_key fk,
+                               enum alert_key ek, char **out, char *err) {
+  const char *file = alert_str(a, fk), *env = alert_str(a, ek);
   int e;
 
   if (env != NULL) {
     const char *v = getenv(env);
     if (v == NULL || *v == '\0')
       return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"]: environment "
-                     "variable %s is not set", a->file, a->line, a->name, env);
+                     "variable %s is not set", a->file, a->key_line[ek],
+                     a->name, env);
     return dup_into(out, v, err);
   }
   if (file == NULL)
     return BW_OK;
   if ((e = read_secret(file, out)) != 0)
     return bw_fail(err, BW_EIO, "%s:%d: [alert \"%s\"]: cannot read %s: %s",
-                   a->file, a->line, a->name, file, strerror(e));
+                   a->file, a->key_line[fk], a->name, file,
+                   secret_error(e));
+  return BW_OK;
+}
+
+/* Why url cannot be this channel's URL, or NULL.  Never quotes the URL:
+ * it may hold a password or a webhook token. */
+static const char *url_problem(const struct alert_cfg *a, const char *url) {
+  bool email = strcmp(a->type, "email") == 0;
+
+  if (email ? strncmp(url, "smtp://", 7) != 0 &&
+                  strncmp(url, "smtps://", 8) != 0
+            : strncmp(url, "http://", 7) != 0 &&
+                  strncmp(url, "https://", 8) != 0)
+    return email ? "url must start with smtp:// or smtps://"
+                 : "url must start with http:// or https://";
+  /* A line break would end an SMTP command or a header early. */
+  for (const unsigned char *p = (const unsigned char *)url; *p != '\0'; p++)
+    if (*p <= ' ' || *p == 0x7f)
+      return "url holds a space or a control character";
+  return NULL;
+}
+
+/* Checks a->url, which key k gave (url, url_file or url_env). */
+static enum bw_err check_url(const struct alert_cfg *a, enum alert_key k,
+                             char *err) {
+  const char *why = url_problem(a, a->url);
+
+  if (why == NULL)
+    return BW_OK;
+  if (k == AK_URL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] %s", a->file,
+                   a->key_line[k], a->name, why);
+  return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] %s (read from %s "
+                 "%s)", a->file, a->key_line[k], a->name, why,
+                 alert_options[k].key, alert_str(a, k));
+}
+
+/* Keys that give the same thing in different ways: at most one of them
+ * may be set.  The error names the line of the later one. */
+static enum bw_err at_most_one(const struct alert_cfg *a,
+                               const enum alert_key *keys, size_t n,
+                               char *err) {
+  int first = -1;
+
+  for (size_t i = 0; i < n; i++) {
+    enum alert_key k = keys[i], o;
+    if (a->key_line[k] == 0)
+      continue;
+    if (first < 0) {
+      first = (int)k;
+      continue;
+    }
+    o = (enum alert_key)first;
+    if (a->key_line[o] > a->key_line[k]) {
+      o = k;
+      k = (enum alert_key)first;
+    }
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] %s and %s (line "
+                   "%d) are both set: give only one", a->file,
+                   a->key_line[k], a->name, alert_options[k].key,
+                   alert_options[o].key, a->key_line[o]);
+  }
+  return BW_OK;
+}
+
+/* Where the URL and the secrets come from: one source each. */
+static enum bw_err check_sources(const struct alert_cfg *a, char *err) {
+  static const enum alert_key url[] = {AK_URL, AK_URL_FILE, AK_URL_ENV};
+  static const enum alert_key password[] = {AK_PASSWORD_FILE,
+                                            AK_PASSWORD_ENV};
+  static const enum alert_key secret[] = {AK_SECRET_FILE, AK_SECRET_ENV};
+
+  if (at_most_one(a, url, 3, err) != BW_OK ||
+      at_most_one(a, password, 2, err) != BW_OK ||
+      at_most_one(a, secret, 2, err) != BW_OK)
+    return BW_EINVAL;
+  if (a->url == NULL && a->url_file == NULL && a->url_env == NULL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks 'url' (or "
+                   "url_file or url_env)", a->file, a->line, a->name);
+  if (a->url != NULL)
+    return check_url(a, AK_URL, err);
   return BW_OK;
 }
 
@@ -657,47 +788,47 @@ static enum bw_err add_event(void *arg, char *item, char *err) {
                  item);
 }
 
-static enum bw_err check_alert(struct alert_cfg *a, char *err) {
-  const char *missing = NULL;
+/* The event filter, and the defaults of the keys not given. */
+static enum bw_err alert_events(struct alert_cfg *a, char *err) {
   struct mask_state m = {0};
   char msg[BW_ERRLEN];
-  bool email;
 
-  if (a->type == NULL)
-    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks 'type'",
-                   a->file, a->line, a->name);
-  email = strcmp(a->type, "email") == 0;
-  if (a->url == NULL)
-    missing = "url";
-  else if (email && a->from == NULL)
-    missing = "from";
-  else if (email && a->to == NULL)
-    missing = "to";
-  if (missing != NULL)
-    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks '%s'",
-                   a->file, a->line, a->name, missing);
-  if (email ? strncmp(a->url, "smtp://", 7) != 0 &&
-                  strncmp(a->url, "smtps://", 8) != 0
-            : strncmp(a->url, "http://", 7) != 0 &&
-                  strncmp(a->url, "https://", 8) != 0)
-    return bw_fail(err, BW_EINVAL,
-                   "%s:%d: [alert \"%s\"] url must start with %s", a->file,
-                   a->url_line, a->name,
-                   email ? "smtp:// or smtps://" : "http:// or https://");
   if (a->events != NULL) {
     char *copy = strdup(a->events);
     enum bw_err rc = copy ? ini_split(copy, add_event, &m, msg) : BW_ENOMEM;
     free(copy);
     if (rc != BW_OK)
       return bw_fail(err, rc, "%s:%d: [alert \"%s\"] events: %s", a->file,
-                     a->events_line, a->name, msg);
+                     a->key_line[AK_EVENTS], a->name, msg);
   }
   a->event_mask = a->events != NULL ? m.mask : ~0u;
-  if (a->retry_ms == 0)
+  if (a->key_line[AK_RETRY] == 0)
     a->retry_ms = 30 * 1000;
-  if (a->give_up_ms == 0)
+  if (a->key_line[AK_GIVE_UP] == 0)
     a->give_up_ms = DAY_MS;
+  if (a->key_line[AK_GROUP_INTERVAL] == 0)
+    a->group_interval_ms = 5 * 60 * 1000;
   return BW_OK;
+}
+
+static enum bw_err check_alert(struct alert_cfg *a, char *err) {
+  const char *missing = NULL;
+  bool email;
+
+  if (a->type == NULL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks 'type'",
+                   a->file, a->line, a->name);
+  email = strcmp(a->type, "email") == 0;
+  if (check_sources(a, err) != BW_OK)
+    return BW_EINVAL;
+  if (email && a->from == NULL)
+    missing = "from";
+  else if (email && a->to == NULL)
+    missing = "to";
+  if (missing != NULL)
+    return bw_fail(err, BW_EINVAL, "%s:%d: [alert \"%s\"] lacks '%s'",
+                   a->file, a->line, a->name, missing);
+  return alert_events(a, err);
 }
 
 /* The [http] token: a file that is empty (or only a newline) would let
@@ -710,11 +841,21 @@ static enum bw_err load_http_token(struct config *cfg, char *err) {
   if ((e = read_secret(cfg->http_token_file, &cfg->http_token)) != 0)
     return bw_fail(err, BW_EIO, "%s:%d: [http] token_file: cannot read %s: "
                    "%s", cfg->path, cfg->http_line, cfg->http_token_file,
-                   strerror(e));
+                   secret_error(e));
   if (cfg->http_token[0] == '\0')
     return bw_fail(err, BW_EINVAL, "%s:%d: [http] token_file %s is empty",
                    cfg->path, cfg->http_line, cfg->http_token_file);
   return BW_OK;
+}
+
+/* url_file or url_env: the URL is a secret too (a webhook URL is all a
+ * sender needs), read like the others and checked like an inline url. */
+static enum bw_err load_url(struct alert_cfg *a, char *err) {
+  if (a->url_file == NULL && a->url_env == NULL)
+    return BW_OK;
+  if (load_secret(a, AK_URL_FILE, AK_URL_ENV, &a->url, err) != BW_OK)
+    return BW_EINVAL;
+  return check_url(a, a->url_file != NULL ? AK_URL_FILE : AK_URL_ENV, err);
 }
 
 enum bw_err cfg_load_secrets(struct config *cfg, char *err) {
@@ -722,9 +863,11 @@ enum bw_err cfg_load_secrets(struct config *cfg, char *err) {
     return BW_EINVAL;
   for (size_t i = 0; i < cfg->nalerts; i++) {
     struct alert_cfg *a = &cfg->alerts[i];
-    if (load_secret(a, a->password_file, a->password_env, &a->password, err))
-      return BW_EINVAL;
-    if (load_secret(a, a->secret_file, a->secret_env, &a->secret, err))
+    if (load_secret(a, AK_PASSWORD_FILE, AK_PASSWORD_ENV, &a->password,
+                    err) != BW_OK ||
+        load_secret(a, AK_SECRET_FILE, AK_SECRET_ENV, &a->secret, err) !=
+            BW_OK ||
+        load_url(a, err) != BW_OK)
       return BW_EINVAL;
   }
   return BW_OK;
@@ -854,6 +997,7 @@ enum bw_err cfg_load(struct config *cfg, const char *path, char *err) {
 
 static void alert_free(struct alert_cfg *a) {
   char **strs[] = {&a->name,         &a->type,       &a->url,
+                   &a->url_file,     &a->url_env,
                    &a->starttls,     &a->username,   &a->password_file,
                    &a->from,         &a->to,         &a->format,
                    &a->secret_file,  &a->ca_file,    &a->password_env,
@@ -895,16 +1039,24 @@ void cfg_free(struct config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
 }
 
-static void print_duration(FILE *out, const char *key, uint64_t ms) {
+/* ms as the config file writes it: "90m", "1.500s". */
+static const char *duration_str(uint64_t ms, char *buf, size_t size) {
   if (ms % 1000 != 0)
-    fprintf(out, "%-12s= %llu.%03llus\n", key, (unsigned long long)(ms / 1000),
-            (unsigned long long)(ms % 1000));
+    snprintf(buf, size, "%llu.%03llus", (unsigned long long)(ms / 1000),
+             (unsigned long long)(ms % 1000));
   else if (ms % 3600000 == 0 && ms > 0)
-    fprintf(out, "%-12s= %lluh\n", key, (unsigned long long)(ms / 3600000));
+    snprintf(buf, size, "%lluh", (unsigned long long)(ms / 3600000));
   else if (ms % 60000 == 0 && ms > 0)
-    fprintf(out, "%-12s= %llum\n", key, (unsigned long long)(ms / 60000));
+    snprintf(buf, size, "%llum", (unsigned long long)(ms / 60000));
   else
-    fprintf(out, "%-12s= %llus\n", key, (unsigned long long)(ms / 1000));
+    snprintf(buf, size, "%llus", (unsigned long long)(ms / 1000));
+  return buf;
+}
+
+static void print_duration(FILE *out, const char *key, uint64_t ms) {
+  char buf[32];
+
+  fprintf(out, "%-12s= %s\n", key, duration_str(ms, buf, sizeof(buf)));
 }
 
 static void print_targets(const struct config *cfg, FILE *out) {
@@ -931,24 +1083,92 @@ static void print_targets(const struct config *cfg, FILE *out) {
     fprintf(out, "%-12s= %s\n", "file", cfg->target_files[i]);
 }
 
-static void print_alerts(const struct config *cfg, FILE *out) {
-  for (size_t i = 0; i < cfg->nalerts; i++) {
-    const struct alert_cfg *a = &cfg->alerts[i];
-    const char *keys[] = {"type", "url", "starttls", "username",
-                          "password_file", "password_env", "from", "to",
-                          "format", "secret_file", "secret_env", "ca_file",
-                          "events"};
-    const char *vals[] = {a->type, a->url, a->starttls, a->username,
-                          a->password_file, a->password_env, a->from, a->to,
-                          a->format, a->secret_file, a->secret_env,
-                          a->ca_file, a->events};
-    fprintf(out, "\n[alert \"%s\"]\n", a->name);
-    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-      if (vals[k] != NULL)
-        fprintf(out, "%-13s = %s\n", keys[k], vals[k]);
-    print_duration(out, "retry", a->retry_ms);
-    print_duration(out, "give_up", a->give_up_ms);
+/* The end of the authority of the URL part p (after "scheme://"): where
+ * its path, query or fragment begins. */
+static size_t authority_len(const char *p) { return strcspn(p, "/?#"); }
+
+size_t cfg_url_hidden(const char *url, size_t span[2][2]) {
+  const char *sep = url ? strstr(url, "://") : NULL, *rest, *at = NULL;
+  const char *host;
+  bool web = url != NULL && strncmp(url, "http", 4) == 0;
+  size_t n = 0, after;
+
+  if (url == NULL)
+    return 0;
+  if (sep == NULL) { /* not a URL blwatch accepts: hide it all */
+    span[0][0] = 0;
+    span[0][1] = strlen(url);
+    return 1;
   }
+  rest = sep + 3;
+  /* The last '@' before the query: a password may hold a '/' or an '@'. */
+  for (const char *p = rest; *p != '\0' && *p != '?' && *p != '#'; p++)
+    if (*p == '@')
+      at = p;
+  host = at != NULL ? at + 1 : rest;
+  if (at != NULL) {
+    const char *colon = memchr(rest, ':', (size_t)(at - rest));
+    const char *from = web ? rest : colon != NULL ? colon + 1 : at;
+    if (from < at) {
+      span[n][0] = (size_t)(from - url);
+      span[n++][1] = (size_t)(at - url);
+    }
+  }
+  after = (size_t)(host - url) + authority_len(host);
+  if (web) { /* "https://host/<hidden>", "https://host?<hidden>" */
+    after += url[after] != '\0';
+  } else { /* an SMTP path is the EHLO domain */
+    after += strcspn(url + after, "?#");
+    after += url[after] != '\0'; /* "smtp://host?<hidden>" */
+  }
+  if (url[after] != '\0') {
+    span[n][0] = after;
+    span[n++][1] = strlen(url);
+  }
+  return n;
+}
+
+/* url with its hidden parts (cfg_url_hidden) written as <hidden>. */
+static void print_url(FILE *out, const char *url) {
+  size_t span[2][2], n = cfg_url_hidden(url, span), done = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    fprintf(out, "%.*s<hidden>", (int)(span[i][0] - done), url + done);
+    done = span[i][1];
+  }
+  fprintf(out, "%s\n", url + done);
+}
+
+/* One [alert] section, its keys in table order.  A url read from
+ * url_file or url_env is not printed: the key that names it is. */
+static void print_alert(const struct alert_cfg *a, FILE *out) {
+  char buf[32];
+
+  fprintf(out, "\n[alert \"%s\"]\n", a->name);
+  for (size_t k = 0; k < AK_COUNT; k++) {
+    const struct opt *o = &alert_options[k];
+    const char *v;
+    if (o->type == OPT_DURATION) {
+      uint64_t ms = *(const uint64_t *)(const void *)((const char *)a +
+                                                      o->offset);
+      fprintf(out, "%-14s = %s\n", o->key,
+              duration_str(ms, buf, sizeof(buf)));
+      continue;
+    }
+    if ((v = alert_str(a, (enum alert_key)k)) == NULL ||
+        (k == AK_URL && (a->url_file != NULL || a->url_env != NULL)))
+      continue;
+    fprintf(out, "%-14s = ", o->key);
+    if (k == AK_URL)
+      print_url(out, v);
+    else
+      fprintf(out, "%s\n", v);
+  }
+}
+
+static void print_alerts(const struct config *cfg, FILE *out) {
+  for (size_t i = 0; i < cfg->nalerts; i++)
+    print_alert(&cfg->alerts[i], out);
 }
 
 void cfg_print(const struct config *cfg, FILE *out) {

@@ -21,10 +21,18 @@
  * pair and zone events). */
 #define CFG_EV_IDENTITY_CHANGED 6
 
+/* Room for the line of each [alert] key (config.c checks that its table
+ * fits). */
+#define CFG_ALERT_KEYS 24
+
 struct alert_cfg {
   char *name;
   char *type; /* "email" or "webhook" */
-  char *url;
+  char *url;  /* as written, or read from url_file/url_env by
+                 cfg_load_secrets(); may hold a password or a webhook
+                 token: print it only through cfg_url_hidden() */
+  char *url_file;
+  char *url_env;
   char *starttls; /* required | try | no */
   char *username;
   char *password_file;
@@ -38,13 +46,16 @@ struct alert_cfg {
   char *events;   /* the event types this channel gets; NULL: all */
   uint64_t retry_ms;   /* first retry delay; doubles up to an hour */
   uint64_t give_up_ms; /* a notice older than this is given up */
+  uint64_t group_interval_ms; /* after a notice, new events wait this long
+                                 for more to join them; 0: only the quiet
+                                 period */
   unsigned event_mask; /* bit per enum event_type, from events; and
                           CFG_EV_IDENTITY_CHANGED */
   char *password; /* loaded secrets: never printed or logged */
   char *secret;
   char *file;
-  int line;     /* of the section header */
-  int url_line, events_line; /* for errors found after the section */
+  int line; /* of the section header */
+  int key_line[CFG_ALERT_KEYS]; /* where each key was given; 0: not */
 };
 
 struct config {
@@ -128,8 +139,16 @@ uint64_t cfg_target_lines(const struct config *cfg);
  * works for a user who may not read them. */
 enum bw_err cfg_load_secrets(struct config *cfg, char *err);
 
-/* Prints the effective settings in config-file form, secrets redacted. */
+/* Prints the effective settings in config-file form, secrets redacted:
+ * an [alert] url keeps its scheme, host and port; its password (and, for
+ * a webhook, its userinfo, path and query) is printed as <hidden>. */
 void cfg_print(const struct config *cfg, FILE *out);
+
+/* The parts of an [alert] url that are never shown, as byte ranges
+ * [span[i][0], span[i][1]) of url: the password of an smtp(s) URL's
+ * userinfo and its query; all the userinfo of an http(s) URL and all that
+ * follows the '/' or '?' after its host.  Returns how many (0 to 2). */
+size_t cfg_url_hidden(const char *url, size_t span[2][2]);
 
 /* Where the default catalog is: the installed one, or the source tree's
  * for an uninstalled build. */

@@ -25,10 +25,13 @@ bool notice_add(struct notice *n, const struct store_event *e) {
   }
   x = &n->ev[n->n++];
   *x = (struct notice_event){
-      dup_or_null(e->type),   dup_or_null(e->target_key), dup_or_null(e->label),  dup_or_null(e->list),
-      dup_or_null(e->zone),   dup_or_null(e->result),     dup_or_null(e->codes ? e->codes : "[]"),
-      dup_or_null(e->meanings ? e->meanings : "[]"), dup_or_null(e->reason),
-      dup_or_null(e->delist), dup_or_null(e->detail),     e->at,
+      dup_or_null(e->type),     dup_or_null(e->target_key),
+      dup_or_null(e->label),    dup_or_null(e->list),
+      dup_or_null(e->zone),     dup_or_null(e->result),
+      dup_or_null(e->codes ? e->codes : "[]"),
+      dup_or_null(e->meanings ? e->meanings : "[]"),
+      dup_or_null(e->reason),   dup_or_null(e->delist),
+      dup_or_null(e->detail),   e->at,
   };
   return true;
 }
@@ -78,6 +81,11 @@ static const char *list_name(const struct notice *n, const char *list) {
   const struct zone *z = n->cat && list ? zone_find(n->cat, list) : NULL;
 
   return z ? z->name : list ? list : "?";
+}
+
+/* A test notice (test-alert) is its sentence, not an event report. */
+static bool is_test(const struct notice *n) {
+  return n->n == 1 && strcmp(n->ev[0].type, "test") == 0;
 }
 
 static bool is_zone_event(const struct notice_event *e) {
@@ -131,16 +139,26 @@ static size_t count_type(const struct notice *n, const char *type,
   return k;
 }
 
-static size_t distinct_targets(const struct notice *n, const char *type) {
+/* The target or (by_list) the list of event i. */
+static const char *event_key(const struct notice *n, size_t i, bool by_list) {
+  return by_list ? n->ev[i].list : n->ev[i].target;
+}
+
+/* How many different targets (or lists) the events of one type name.
+ * Quadratic, on at most one notice's events (500). */
+static size_t distinct(const struct notice *n, const char *type,
+                       bool by_list) {
   size_t k = 0;
 
   for (size_t i = 0; i < n->n; i++) {
+    const char *key = event_key(n, i, by_list);
     bool seen = false;
-    if (strcmp(n->ev[i].type, type) != 0 || n->ev[i].target == NULL)
+    if (strcmp(n->ev[i].type, type) != 0 || key == NULL)
       continue;
     for (size_t j = 0; j < i && !seen; j++)
-      seen = strcmp(n->ev[j].type, type) == 0 && n->ev[j].target != NULL &&
-             strcmp(n->ev[j].target, n->ev[i].target) == 0;
+      seen = strcmp(n->ev[j].type, type) == 0 &&
+             event_key(n, j, by_list) != NULL &&
+             strcmp(event_key(n, j, by_list), key) == 0;
     k += !seen;
   }
   return k;
@@ -182,7 +200,7 @@ char *notice_subject(const struct notice *n) {
   size_t changed = count_type(n, "changed", &zt, &zl);
   size_t bad = count_type(n, "zone_unhealthy", &zt, &zl);
   size_t good = count_type(n, "zone_healthy", &zt, &zl);
-  size_t tl = distinct_targets(n, "listed");
+  size_t tl = distinct(n, "listed", false), ll = distinct(n, "listed", true);
   char *text = NULL;
   size_t len = 0;
   bool first = true;
@@ -191,12 +209,16 @@ char *notice_subject(const struct notice *n) {
   if (out == NULL)
     return NULL;
   fputs("blwatch: ", out);
+  /* The names that matter most: the target, else the list, else counts. */
   if (listed == 1)
     part(out, &first, "%s listed on %s", t, list_name(n, l));
   else if (listed > 1 && tl == 1)
-    part(out, &first, "%s listed on %zu lists", t, listed);
+    part(out, &first, "%s listed on %s and %zu more list%s", t,
+         list_name(n, l), ll - 1, ll == 2 ? "" : "s");
+  else if (listed > 1 && ll == 1)
+    part(out, &first, "%zu targets listed on %s", tl, list_name(n, l));
   else if (listed > 1)
-    part(out, &first, "%zu targets listed", tl);
+    part(out, &first, "%zu targets listed on %zu lists", tl, ll);
   if (cleared == 1 && first)
     part(out, &first, "%s cleared from %s", dt, list_name(n, dl));
   else if (cleared > 0)
@@ -208,7 +230,7 @@ char *notice_subject(const struct notice *n) {
   if (good > 0)
     part(out, &first, "%zu zone%s healthy again", good, good == 1 ? "" : "s");
   identity_subject(n, out, &first);
-  if (first && n->n > 0 && strcmp(n->ev[0].type, "test") == 0)
+  if (first && is_test(n))
     part(out, &first, "test notice from %s", n->host);
   else if (first)
     part(out, &first, "%s", n->n > 0 ? n->ev[0].type : "no events");
@@ -271,6 +293,14 @@ static void text_event(FILE *out, const struct notice *n,
 }
 
 static void text_body(FILE *out, const struct notice *n, const char *eol) {
+  char when[32];
+
+  if (is_test(n)) {
+    fprintf(out, "%s%s%snotice %lld, sent %s%s",
+            n->ev[0].detail ? n->ev[0].detail : "A test notice.", eol, eol,
+            (long long)n->id, rfc3339(n->sent, when), eol);
+    return;
+  }
   fprintf(out, "blwatch on %s, notice %lld: %zu event%s.%s%s", n->host,
           (long long)n->id, n->n, n->n == 1 ? "" : "s", eol, eol);
   for (size_t i = 0; i < n->n; i++)
@@ -307,12 +337,144 @@ char *notice_slack(const struct notice *n) {
 
 /* ---- email ------------------------------------------------------------- */
 
-/* A header line: value stripped of CR and LF. */
+/* RFC 5322 2.1.1: lines SHOULD be at most 78 characters, MUST be at most
+ * 998 octets. */
+#define FOLD_COLS 78
+#define LINE_MAX_OCTETS 998
+
+/* The length of the valid UTF-8 sequence at p, or 0 (a stray or
+ * overlong byte, a surrogate, past U+10FFFF).  Stops at the NUL. */
+static size_t utf8_len(const unsigned char *p) {
+  if (p[0] < 0x80)
+    return 1;
+  if (p[0] >= 0xc2 && p[0] <= 0xdf)
+    return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+  if (p[0] >= 0xe0 && p[0] <= 0xef)
+    return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                   !(p[0] == 0xe0 && p[1] < 0xa0) &&
+                   !(p[0] == 0xed && p[1] > 0x9f)
+               ? 3
+               : 0;
+  if (p[0] >= 0xf0 && p[0] <= 0xf4)
+    return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                   (p[3] & 0xc0) == 0x80 && !(p[0] == 0xf0 && p[1] < 0x90) &&
+                   !(p[0] == 0xf4 && p[1] > 0x8f)
+               ? 4
+               : 0;
+  return 0;
+}
+
+/* Makes s valid text for a message declared UTF-8, in place: control
+ * characters (but LF, and tab in a body) and bytes that are not UTF-8
+ * become '?'; with ascii, every non-ASCII character too (a header is
+ * ASCII unless RFC 2047-encoded).  DNS text is already ASCII; this covers
+ * labels and catalog text.  Returns whether anything non-ASCII is left. */
+static bool clean_text(char *s, bool ascii) {
+  bool eight = false;
+
+  for (unsigned char *p = (unsigned char *)s; *p != '\0';) {
+    size_t n = utf8_len(p);
+    if (n == 1 && ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f))
+      *p = '?';
+    if (n == 0 || (n > 1 && ascii)) {
+      memset(p, '?', n ? n : 1);
+      n = n ? n : 1;
+    } else {
+      eight |= n > 1;
+    }
+    p += n;
+  }
+  return eight;
+}
+
+/* Where the line p (len bytes, no line end) is cut for its first room
+ * columns: at the last space that leaves some text before it (after
+ * skip bytes of indent), else at the first space after, at most max
+ * octets in and on a character boundary. */
+static size_t fold_at(const char *p, size_t len, size_t skip, size_t room,
+                      size_t max) {
+  size_t cut;
+
+  if (len <= room)
+    return len;
+  for (cut = room; cut > skip; cut--)
+    if (p[cut] == ' ')
+      return cut;
+  for (cut = room; cut < len && p[cut] != ' '; cut++)
+    ;
+  if (cut > max) {
+    cut = max;
+    while (cut > 1 && ((unsigned char)p[cut] & 0xc0) == 0x80)
+      cut--;
+  }
+  return cut;
+}
+
+/* Writes one body line, folded at spaces to FOLD_COLS where a space
+ * allows, each continuation indented 4 past the line's own indent; a
+ * run without spaces stays whole up to LINE_MAX_OCTETS (a long link must
+ * stay clickable), and is split there. */
+static void fold_line(FILE *out, const char *p, size_t len) {
+  size_t indent = strspn(p, " "), cont, cut;
+  bool first = true;
+
+  indent = indent > len ? len : indent;
+  cont = indent + 4 > 40 ? 40 : indent + 4;
+  do {
+    size_t pad = first ? 0 : cont;
+    size_t keep;
+    cut = fold_at(p, len, first ? indent : 0, FOLD_COLS - pad,
+                  LINE_MAX_OCTETS - pad);
+    for (keep = cut; keep > (first ? indent : 0) && p[keep - 1] == ' ';)
+      keep--; /* no trailing blanks before the fold */
+    fprintf(out, "%*s%.*s\r\n", (int)pad, "", (int)keep, p);
+    for (p += cut, len -= cut; len > 0 && *p == ' '; p++, len--)
+      ;
+    first = false;
+  } while (len > 0);
+}
+
+/* The body, LF-separated, as CRLF lines folded by fold_line(). */
+static void write_body(FILE *out, const char *body) {
+  while (*body != '\0') {
+    size_t len = strcspn(body, "\n");
+    fold_line(out, body, len);
+    body += len + (body[len] == '\n');
+  }
+}
+
+/* A header field, its value made ASCII and without CR or LF, folded
+ * before a space (RFC 5322 2.2.3) where it would pass FOLD_COLS.  A word
+ * longer than WORD_MAX (none of ours is) is cut, so that no line passes
+ * LINE_MAX_OCTETS. */
+#define WORD_MAX 900
 static void header(FILE *out, const char *name, const char *value) {
-  fprintf(out, "%s: ", name);
-  for (const char *p = value; *p != '\0'; p++)
-    putc(*p == '\r' || *p == '\n' ? ' ' : *p, out);
+  size_t col = strlen(name) + 1;
+  char *v = strdup(value), *p;
+  bool first = true;
+
+  if (v == NULL)
+    return;
+  for (p = v; *p != '\0'; p++)
+    if (*p == '\r' || *p == '\n' || *p == '\t')
+      *p = ' ';
+  clean_text(v, true);
+  fprintf(out, "%s:", name);
+  /* Each step writes a word with the space before it (the first word's
+   * space is added); a fold goes before that space. */
+  for (p = v + strspn(v, " "); *p != '\0'; first = false) {
+    size_t word = 1 + strcspn(p + 1, " ");
+    if (!first && word > 1 && col + word > FOLD_COLS) {
+      fputs("\r\n", out);
+      col = 0;
+    }
+    fprintf(out, "%s%.*s", first ? " " : "",
+            (int)(word > WORD_MAX ? WORD_MAX : word), p);
+    col += word + first;
+    p += word;
+  }
   fputs("\r\n", out);
+  free(v);
 }
 
 /* The configured recipients (commas and/or spaces) as an RFC 5322
@@ -334,18 +496,41 @@ static const char *to_list(const char *to, char *buf, size_t size) {
   return buf;
 }
 
+/* The plain-text body with LF line ends, cleaned (clean_text); *eight
+ * says whether it holds anything but ASCII. */
+static char *email_body(const struct notice *n, bool *eight) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+
+  if (out == NULL)
+    return NULL;
+  text_body(out, n, "\n");
+  fclose(out);
+  if (text != NULL)
+    *eight = clean_text(text, false);
+  return text;
+}
+
 char *notice_email(const struct notice *n, const struct alert_cfg *a) {
   char *subject = notice_subject(n), *text = NULL, date[40], id[320];
-  char to[2048];
+  char to[2048], *body;
+  bool eight = false;
   size_t len = 0;
   FILE *out;
 
-  if (subject == NULL || (out = open_memstream(&text, &len)) == NULL) {
+  body = email_body(n, &eight);
+  if (subject == NULL || body == NULL ||
+      (out = open_memstream(&text, &len)) == NULL) {
     free(subject);
+    free(body);
     return NULL;
   }
-  snprintf(id, sizeof(id), "<blwatch-%lld-%s@%s>", (long long)n->id,
-           a->name, n->host);
+  /* The notice id restarts at 1 with a new database (a reinstall), and
+   * mail systems drop a Message-ID they have seen: the time of the first
+   * event, the same on every retry, keeps it unique. */
+  snprintf(id, sizeof(id), "<blwatch-%lld.%lld-%s@%s>", (long long)n->id,
+           (long long)(n->n > 0 ? n->ev[0].at : n->sent), a->name, n->host);
   header(out, "Date", notice_rfc5322_date(n->sent, date));
   header(out, "From", a->from);
   header(out, "To", to_list(a->to, to, sizeof(to)));
@@ -353,11 +538,13 @@ char *notice_email(const struct notice *n, const struct alert_cfg *a) {
   header(out, "Message-ID", id);
   header(out, "MIME-Version", "1.0");
   header(out, "Content-Type", "text/plain; charset=utf-8");
-  header(out, "Content-Transfer-Encoding", "8bit");
+  /* 7bit unless the text needs 8 (a label or catalog text in UTF-8). */
+  header(out, "Content-Transfer-Encoding", eight ? "8bit" : "7bit");
   header(out, "Auto-Submitted", "auto-generated");
   fputs("\r\n", out);
-  text_body(out, n, "\r\n");
+  write_body(out, body);
   fclose(out);
   free(subject);
+  free(body);
   return text;
 }

@@ -37,8 +37,9 @@ char *notice_json(const struct notice *n);  /* the SPEC webhook body */
 char *notice_slack(const struct notice *n); /* {"text": "..."} */
 /* "blwatch: 192.0.2.10 listed on Spamhaus ZEN, 1 cleared" */
 char *notice_subject(const struct notice *n);
-/* The whole RFC 5322 message with CRLF line ends, headers stripped of
- * CR/LF. */
+/* The whole RFC 5322 message with CRLF line ends: ASCII headers without
+ * CR/LF from the data, a UTF-8 plain-text body (7bit or 8bit), every line
+ * folded to 78 columns where it has a space and never over 998 octets. */
 char *notice_email(const struct notice *n, const struct alert_cfg *a);
 
 /* This machine's name, fully qualified where it has one (static). */

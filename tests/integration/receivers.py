@@ -6,6 +6,9 @@
         hook.url("/hook")                   # http://127.0.0.1:PORT/hook
         hook.fail_next(2)                   # the next 2 requests get HTTP 500
         hook.fail_next(1, 503, "/x")        # the next request to /x gets 503
+        hook.stall_next(1, "/x")            # the next request to /x is read and held,
+        hook.stalled()                      #   unanswered (how many are held now),
+        hook.release()                      #   until this closes it without an answer
         hook.stop(); hook.start()           # down (connection refused), up again, same port
         hook.requests("/hook")              # [Request(method, path, headers, body, time)]
 
@@ -119,6 +122,12 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
         body = self._read_body()
         owner = self.server.owner
         status = owner._record(Request(self.command, self.path, list(self.headers.items()), body))
+        if status == STALL:
+            # A receiver that took the request and hangs: no status line,
+            # no headers; released, the connection closes unanswered.
+            owner._hold()
+            self.close_connection = True
+            return
         reply = b'{"ok":true}' if status < 300 else b'{"error":"test receiver says no"}'
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -129,6 +138,9 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     do_POST = do_PUT = do_GET = _any
+
+
+STALL = "stall"   # fail_next status of a request held unanswered
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -147,6 +159,8 @@ class HttpReceiver:
         self._reqs = []
         self._fail = []
         self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._held = 0
         self._conns = set()
         self._srv = None
         self._thread = None
@@ -187,6 +201,7 @@ class HttpReceiver:
         return self
 
     def stop(self):
+        self._release.set()
         srv, self._srv = self._srv, None
         if srv is not None:
             srv.shutdown()
@@ -209,6 +224,22 @@ class HttpReceiver:
         """Answer the next n requests (to `path`, or to any path) with status."""
         with self._lock:
             self._fail += [(path, status)] * n
+
+    def stall_next(self, n, path=None):
+        """Hold the next n requests (to `path`, or any): read, recorded (with
+        status "stall") and never answered until release() or stop()."""
+        with self._lock:
+            self._release.clear()
+            self._fail += [(path, STALL)] * n
+
+    def stalled(self):
+        """How many requests are held unanswered now."""
+        with self._lock:
+            return self._held
+
+    def release(self):
+        """Closes every held request's connection without an answer."""
+        self._release.set()
 
     def requests(self, path=None):
         with self._lock:
@@ -237,6 +268,15 @@ class HttpReceiver:
                     del self._fail[i]
                     break
             return req.status
+
+    def _hold(self):
+        with self._lock:
+            self._held += 1
+        try:
+            self._release.wait(timeout=120)
+        finally:
+            with self._lock:
+                self._held -= 1
 
     def _conn_opened(self, c):
         with self._lock:
@@ -409,6 +449,15 @@ class SmtpReceiver:
             self.messages, self.mails, self.auths = [], [], []
 
 
+def _try_post(url):
+    import http.client
+    import urllib.request
+    try:
+        return urllib.request.urlopen(url, data=b"{}", timeout=10).status
+    except (http.client.RemoteDisconnected, ConnectionError):
+        return "no answer"
+
+
 if __name__ == "__main__":
     # Self-test: one request, one mail over each SMTP flavour.
     import smtplib
@@ -434,6 +483,18 @@ if __name__ == "__main__":
         assert h.port == port
         urllib.request.urlopen(h.url("/x"), data=b"{}", timeout=2)
         assert len(h.requests("/x")) == 3
+        h.stall_next(1, "/s")
+        got = []
+        t = threading.Thread(target=lambda: got.append(_try_post(h.url("/s"))))
+        t.start()
+        for _ in range(100):
+            if h.stalled():
+                break
+            time.sleep(0.02)
+        assert h.stalled() == 1 and not got, (h.stalled(), got)
+        h.release()
+        t.join(timeout=5)
+        assert got and got[0] == "no answer", got
     d = tempfile.mkdtemp()
     cert, key = make_self_signed_cert(d)
     with SmtpReceiver() as m:

@@ -444,6 +444,25 @@ def values(rep, w):
          "unknown event type"),
         ('[alert "a"]\ntype = webhook\nurl = https://x.test/\n'
          'retry = 1ms\n', 4, "expected a duration"),
+        ('[alert "a"]\ntype = webhook\nurl_file =\n', 3,
+         "'url_file' has no value"),
+        ('[alert "a"]\ntype = webhook\nurl_env =\n', 3,
+         "'url_env' has no value"),
+        ('[alert "a"]\ntype = webhook\nurl_file = /a\nurl_file = /b\n', 4,
+         "'url_file' is set twice"),
+        ('[alert "a"]\ntype = webhook\nurl_env = A\nurl_env = B\n', 4,
+         "'url_env' is set twice"),
+        ('[alert "a"]\ntype = webhook\nurl = https://x.test/\n'
+         'url_env = A\n', 4, r"url_env and url \(line 3\) are both set"),
+        ('[alert "a"]\ntype = webhook\nurl = https://x.test/\n'
+         'group_interval =\n', 4, "'group_interval' has no value"),
+        ('[alert "a"]\ntype = webhook\nurl = https://x.test/\n'
+         'group_interval = soon\n', 4, "expected a duration"),
+        ('[alert "a"]\ntype = webhook\nurl = https://x.test/\n'
+         'group_interval = 2d\n', 4, "out of range"),
+        ('[alert "a"]\ntype = webhook\nurl = https://x.test/\n'
+         'group_interval = 0\ngroup_interval = 5m\n', 5,
+         "'group_interval' is set twice"),
     ]
     for body, line, problem in cases:
         first = [l for l in body.splitlines() if "=" in l]
@@ -688,6 +707,43 @@ def secrets(rep, w):
                 'secret_env = BLWATCH_HOSTILE_UNSET_VARIABLE\n')
     config_check(rep, w, "secret from an unset variable", body_env, "(?:1|4)",
                  "BLWATCH_HOSTILE_UNSET_VARIABLE is not set")
+    config_check(rep, w, "password_file and password_env both set",
+                 body % w.path("closed.secret") + "password_env = PW\n", 7,
+                 r"password_env and password_file \(line 6\) are both set")
+    url_files(rep, w)
+
+
+def url_files(rep, w):
+    """url_file: the URL is a secret like the others (a webhook's path is
+    its token): read with the same rules, never printed, checked."""
+    body = '[alert "h"]\ntype = webhook\nurl_file = %s\n'
+    w.write("open.url", "https://hooks.x.test/T0/B0/open-token\n", mode=0o644)
+    config_ok(rep, w, "url_file readable by everyone: warning",
+              body % w.path("open.url"),
+              stderr_re=re.escape(w.path("open.url")) +
+              r" is readable by other users",
+              stdout_re=r"url_file\s*= " + re.escape(w.path("open.url")),
+              absent=["open-token"])
+    for name, text, problem in (
+            ("empty url_file", "\n", "url must start with http"),
+            ("url_file with two lines",
+             "https://hooks.x.test/two-token\nhttps://y.test/\n",
+             "space or a control character"),
+            ("url_file with another scheme",
+             "ftp://u:ftp-token@x.test/\n", "url must start with http"),
+            ("url_file with a NUL byte", b"https://x.test/nul-token\0x\n",
+             "holds a NUL byte")):
+        w.write("bad.url", text, mode=0o600)
+        p = config_check(rep, w, name, body % w.path("bad.url"), 3, problem)
+        for token in ("two-token", "ftp-token", "nul-token"):
+            if p is not None and token in p.stderr_text + p.stdout_text:
+                rep.result(name + ": URL not shown", ["%r printed" % token])
+    config_check(rep, w, "missing url_file", body % w.path("nosuch.url"), 3,
+                 "cannot read .*nosuch.url")
+    config_check(rep, w, "url_env unset",
+                 '[alert "h"]\ntype = webhook\n'
+                 'url_env = BLWATCH_HOSTILE_UNSET_URL\n', 3,
+                 "BLWATCH_HOSTILE_UNSET_URL is not set")
 
 
 def stdin_and_command_line(rep, w):

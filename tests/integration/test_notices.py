@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Integration test of blwatch's notices: webhooks (JSON, Slack) and email
 through real receivers on 127.0.0.1, the durable outbox, retries, give-up,
-kill -9, per-channel event filters, `test-alert` and secret handling.
+kill -9, per-channel event filters, `test-alert`, secret handling, grouping
+in a paced `run` (group_interval), starttls = try, zone-health notices and
+a receiver that never answers.
 
     /usr/bin/python3 tests/integration/test_notices.py BLWATCH_BIN [TEST...]
 
 TEST names (default: all): webhook grouping email inject retry down giveup
-kill9 filter testalert secrets.
+kill9 filter testalert secrets paced starttry zonehealth stall once.
+paced (about 35 s) and stall (about 12 s) wait for `run`'s pacing.
 
 The DNSBL data comes from a local rbldnsd (rbl.py); webhooks go to a threaded
 http.server and mail to aiosmtpd servers (receivers.py: plain, AUTH,
@@ -66,7 +69,9 @@ SMTP_PASSWORD = "pw-Zq7!s3cret-9f2c"
 WEBHOOK_SECRET = "whsec-Kx81/secret+value"
 ENV_SECRET = "envsec-4d1e-not-for-logs"
 ENV_PASSWORD = "envpw-77ac-not-for-logs"
-SECRETS = (SMTP_PASSWORD, WEBHOOK_SECRET, ENV_SECRET, ENV_PASSWORD)
+URL_PASSWORD = "urlpw-c3d9-not-for-logs"      # in an smtp:// URL's userinfo
+HOOK_TOKEN = "T0KEN-b7e1-not-for-logs"         # a webhook URL's path is its secret
+SECRETS = (SMTP_PASSWORD, WEBHOOK_SECRET, ENV_SECRET, ENV_PASSWORD, URL_PASSWORD, HOOK_TOKEN)
 
 
 # --------------------------------------------------------------------------
@@ -981,11 +986,22 @@ def test_giveup(ctx):
     if st.returncode != 1 or "192.0.2.10" not in st.stdout:
         fails.append("`%s` after giving up: exit %d (expected 1), %r" % (st.cmd, st.returncode,
                                                                        st.stdout[:300]))
+    # The given-up notice shows, with the reason, in text and JSON.
+    dead = [r for r in outbox(db, "gone") if r["dead"]]
+    last_error = dead[-1]["last_error"] if dead else None
+    line = "notices to gone: 0 pending, %d given up; last error: %s" % (len(dead), last_error)
+    if not dead or line not in st.stdout.split("\n"):
+        fails.append("`%s` after giving up: no line %r in %r" % (st.cmd, line, st.stdout))
     sj = blwatch(conf, ["status", "--json"])
     try:
-        json.loads(sj.stdout)
-    except ValueError:
-        fails.append("`%s` after giving up: not JSON: %r" % (sj.cmd, sj.stdout[:200]))
+        notices = json.loads(sj.stdout).get("notices")
+        want = [{"channel": "gone", "pending": 0, "failed": len(dead), "last_error": last_error,
+                 "last_delivered": None}]
+        if notices != want:
+            fails.append("`%s` after giving up: notices %r, expected %r"
+                         % (sj.cmd, notices, want))
+    except (ValueError, AttributeError):
+        fails.append("`%s` after giving up: not a JSON object: %r" % (sj.cmd, sj.stdout[:200]))
     h = blwatch(conf, ["history", "--json"])
     try:
         evs = json.loads(h.stdout).get("events", [])
@@ -1003,7 +1019,8 @@ def test_giveup(ctx):
         fails.append("`%s` with give_up = 30s (min 60s): exit %d, stderr %r; expected 78 and "
                      "FILE:%d:" % (bad.cmd, bad.returncode, bad.stderr.strip()[:300], line))
     ctx.report("6. give-up: rows aged past give_up = 60s become dead with last_error on the next "
-               "failure, are not retried; status/history work; give_up = 30s is refused", fails)
+               "failure, are not retried; status (text and --json notices) shows them given up "
+               "with the error; history works; give_up = 30s is refused", fails)
 
 
 def test_kill9(ctx):
@@ -1185,10 +1202,20 @@ def test_testalert(ctx):
     if p.returncode != 1 or not re.match(r"^dead: failed: \S[^\n]*\n$", p.stdout):
         fails.append("`%s`: exit %d, stdout %r; expected exit 1 and 'dead: failed: REASON'"
                      % (p.cmd, p.returncode, p.stdout))
-    p = blwatch(conf, ["test-alert", "nosuch"])
-    if p.returncode == 0 or "ok" in p.stdout:
-        fails.append("`%s` (no such channel): exit %d, stdout %r; expected a failure"
-                     % (p.cmd, p.returncode, p.stdout))
+    # A NAME that is no channel is a usage error, before anything is sent.
+    n_hook, n_mail = len(hook.requests("/t9/hook")), len(mx.messages)
+    for args in (["nosuch"], ["hook", "nosuch"]):
+        p = blwatch(conf, ["test-alert"] + args)
+        want = ("blwatch: test-alert: no [alert] channel named 'nosuch' (configured: hook, "
+                "mail, tls, dead)\n")
+        if p.returncode != 64 or p.stdout != "" or p.stderr != want:
+            fails.append("`%s`: exit %d, stdout %r, stderr %r; expected exit 64, nothing on "
+                         "stdout and %r" % (p.cmd, p.returncode, p.stdout, p.stderr, want))
+    time.sleep(0.2)
+    if len(hook.requests("/t9/hook")) != n_hook or len(mx.messages) != n_mail:
+        fails.append("test-alert with an unknown NAME sent %d POSTs and %d mails, expected none"
+                     % (len(hook.requests("/t9/hook")) - n_hook, len(mx.messages) - n_mail))
+    check_test_notices(ctx, conf, fails)
     # Failure reasons a user can act on: HTTP 500, wrong password,
     # untrusted certificate, STARTTLS missing.
     alerts2 = [
@@ -1233,8 +1260,83 @@ def test_testalert(ctx):
     if len(hook.requests("/t9/env")) != 1:
         fails.append("envhook: %d POSTs, expected 1" % len(hook.requests("/t9/env")))
     ctx.report("9. test-alert: 'NAME: ok' / 'NAME: failed: REASON', exit 1 when any failed, "
-               "NAME selects; 500, wrong password, untrusted cert, no STARTTLS fail; smtps and "
-               "secret_env work", fails)
+               "NAME selects, an unknown NAME exits 64 sending nothing; 500, wrong password, "
+               "untrusted cert, no STARTTLS fail; smtps and secret_env work; test notices have "
+               "their own ids and read as a sentence", fails)
+
+
+def check_test_notices(ctx, conf, fails):
+    """Two test-alerts in one second: two notice ids; the text reads as a
+    sentence, the JSON carries an event of type test with it."""
+    hook, mx = ctx.hook, ctx.smtp_plain
+    host = sorted(expected_host())[0]
+    sentence = "This is a test notice from blwatch on %s: this channel works." % host
+    n_hook, n_mail = len(hook.requests("/t9/hook")), len(mx.messages)
+    for _ in range(2):
+        blwatch(conf, ["test-alert", "hook", "mail"])
+    time.sleep(0.2)
+    reqs = hook.requests("/t9/hook")[n_hook:]
+    mails = mx.messages[n_mail:]
+    ids = [notice_id(r) for r in reqs]
+    if len(reqs) != 2 or ids[0] == ids[1]:
+        fails.append("two test-alerts: %d POSTs with notice ids %s, expected 2 different ids"
+                     % (len(reqs), ids))
+    for r in reqs[:1]:
+        doc = hook_json(r, "test notice", fails) or {}
+        evs = doc.get("events", [])
+        if len(evs) != 1 or evs[0].get("type") != "test" or evs[0].get("detail") != sentence:
+            fails.append("test notice JSON events %r, expected one event of type test with "
+                         "detail %r" % (evs, sentence))
+        nid = doc.get("notice")
+        if not isinstance(nid, int) or nid < 10 ** 12 or nid >= 2 ** 53:
+            fails.append("test notice id %r: expected a positive integer far above the outbox "
+                         "notice ids and below 2^53" % nid)
+    msg_ids = [parse_mail(m, "test mail", fails).get("Message-ID") for m in mails]
+    if len(mails) != 2 or len(set(msg_ids)) != 2:
+        fails.append("two test-alerts: %d mails with Message-IDs %s, expected 2 different"
+                     % (len(mails), msg_ids))
+    for m in mails[:1]:
+        text = body_text(parse_mail(m, "test mail", fails))
+        if sentence not in text.replace("\r\n", "\n").replace("\n    ", " ") or "?" in text:
+            fails.append("test mail body %r, expected the sentence %r" % (text[:300], sentence))
+
+
+def check_url_file(ctx, fails):
+    """A webhook whose URL (its path a token) comes from url_file is
+    delivered there; config-check names the file; url with url_file, or
+    password_file with password_env, is an error naming the later line."""
+    hook = ctx.hook
+    path = "/t10u/%s" % HOOK_TOKEN
+    url_file = write_secret(os.path.join(ctx.secrets, "hook.url"), hook.url(path) + "\n")
+    conf, db = write_conf(ctx, "t10u", [("192.0.2.10", "mx-out-1")], [
+        ("hook", {"type": "webhook", "url_file": url_file})])
+    p = blwatch(conf, ["config-check"])
+    if p.returncode != 0 or not re.search(r"url_file\s*= %s\n" % re.escape(url_file), p.stdout):
+        fails.append("`%s`: exit %d, expected 0 and url_file = %s in %r"
+                     % (p.cmd, p.returncode, url_file, p.stdout[-400:]))
+    run_once(conf, fails, "run --once with url_file")
+    reqs = hook.requests(path)
+    if len(reqs) != 1:
+        fails.append("url_file: %d POSTs to the URL in the file, expected 1" % len(reqs))
+    for r in reqs[:1]:
+        check_json_notice(hook_json(r, "url_file", fails),
+                          expected_listed(ctx.world.state, [("192.0.2.10", "mx-out-1")]),
+                          (p.t0, time.time()), "url_file", fails)
+    for extra, later, words in (
+            ({"url": hook.url("/x"), "url_file": url_file}, "url_file", "url_file and url"),
+            ({"url_env": "BW_T10_URL", "url_file": url_file}, "url_file",
+             "url_file and url_env"),
+            ({"url": hook.url("/x"), "secret_file": ctx.secret_file, "secret_env": "BW_T10_S"},
+             "secret_env", "secret_env and secret_file")):
+        c, _ = write_conf(ctx, "t10x", [("192.0.2.99", None)],
+                          [("hook", dict({"type": "webhook"}, **extra))])
+        with open(c) as f:
+            line = [i + 1 for i, l in enumerate(f.read().split("\n")) if l.startswith(later)][0]
+        p = blwatch(c, ["config-check"], env={"BW_T10_URL": hook.url("/x"), "BW_T10_S": "x"})
+        if p.returncode != 78 or "%s:%d:" % (os.path.basename(c), line) not in p.stderr \
+                or words not in p.stderr:
+            fails.append("`%s` with %s: exit %d, stderr %r; expected 78, FILE:%d: and %r"
+                         % (p.cmd, sorted(extra), p.returncode, p.stderr.strip(), line, words))
 
 
 def test_secrets(ctx):
@@ -1266,28 +1368,311 @@ def test_secrets(ctx):
     if p2.returncode != 0 or ctx.password_file in p2.stderr or "readable" in p2.stderr.lower():
         fails.append("`%s` (password_file mode 0600): exit %d, stderr %r; expected no warning"
                      % (p2.cmd, p2.returncode, p2.stderr[:400]))
-    # Runs that fail with the secrets in play: their logs must not carry them.
+    # Runs that fail with the secrets in play: their logs must not carry
+    # them, nor the password or path of a URL.
     bad_conf, _ = write_conf(ctx, "t10c", [("192.0.2.10", "mx-out-1")], [
         ("mail", dict(alerts[0][1], password_file=ctx.password_file,
-                      url="smtp://127.0.0.1:%d" % receivers.closed_tcp_port())),
-        ("hook", dict(alerts[1][1], url="http://127.0.0.1:%d/x" % receivers.closed_tcp_port()))])
+                      url="smtp://%s:%s@127.0.0.1:%d" % (SMTP_USER, URL_PASSWORD,
+                                                       receivers.closed_tcp_port()))),
+        ("hook", dict(alerts[1][1], url="http://127.0.0.1:%d/%s"
+                      % (receivers.closed_tcp_port(), HOOK_TOKEN)))])
     blwatch(bad_conf, ["run", "--once"])
     blwatch(bad_conf, ["test-alert"])
+    blwatch(bad_conf, ["status"])
+    p3 = blwatch(bad_conf, ["config-check"])
+    if "smtp://%s:<hidden>@127.0.0.1:" % SMTP_USER not in p3.stdout or \
+            not re.search(r"url\s*= http://127\.0\.0\.1:\d+/<hidden>\n", p3.stdout):
+        fails.append("`%s`: URLs not shown redacted (scheme, host and port kept, password "
+                     "and path <hidden>): %r" % (p3.cmd, p3.stdout[-600:]))
+    check_url_file(ctx, fails)
     leaks = []
     for cmd, out in OUTPUTS:
         for s in SECRETS:
             if s in out:
                 leaks.append("`%s` printed the secret %r" % (cmd, s[:6] + "..."))
     fails += leaks
-    ctx.report("10. secrets: world-readable password_file warns (0600 does not); no password or "
-               "webhook secret in config-check output or any blwatch log of this test "
-               "(%d runs checked)" % len(OUTPUTS), fails)
+    ctx.report("10. secrets: world-readable password_file warns (0600 does not); config-check "
+               "shows URLs redacted; a webhook URL from url_file delivers; two sources for one "
+               "secret are an error; no password, webhook secret, URL password or webhook "
+               "token in any blwatch output of this test (%d runs checked)" % len(OUTPUTS), fails)
+
+
+# --------------------------------------------------------------------------
+# Grouping in a paced `run`, starttls = try, zone health, a stalled receiver
+# --------------------------------------------------------------------------
+
+PACED = [("203.0.113.%d" % i, "paced-%d" % i) for i in range(1, 9)]
+PACED_LISTED = [a for a, _l in PACED[:4]]   # the first four: paced 7.5 s apart
+
+
+def paced_state():
+    state = baseline()
+    for a in PACED_LISTED:
+        state["n-a"][a] = ("127.0.0.2", "A: paced listing of %s" % a)
+    return state
+
+
+def posted_events(hook, path, where, fails):
+    """[[(type, target, list), ...] per POST] of the JSON notices to path."""
+    out = []
+    for r in hook.requests(path):
+        doc = hook_json(r, where, fails) or {}
+        out.append([(e.get("type"), e.get("target"), e.get("list"))
+                    for e in doc.get("events", []) if isinstance(e, dict)])
+    return out
+
+
+def test_paced(ctx):
+    """11. paced `run` (interval 1m, 8 targets, listings 7.5 s apart):
+    group_interval = 30s sends the first listing within seconds and the
+    rest as one notice; group_interval = 0 sends one notice per listing"""
+    fails = []
+    hook = ctx.hook
+    chans = {"grouped": ("/t11/grouped", "30s"), "each": ("/t11/each", "0")}
+    confs = {}
+    for name, (path, gi) in chans.items():
+        confs[name] = write_conf(ctx, "t11-" + name, PACED, [
+            (name, {"type": "webhook", "url": hook.url(path), "group_interval": gi})],
+            interval="1m")
+        run_once(confs[name][0], fails, "run --once (%s) recording the targets clear" % name)
+    if any(hook.requests(p) for p, _g in chans.values()):
+        fails.append("notices before anything was listed: %r"
+                     % {p: len(hook.requests(p)) for p, _g in chans.values()})
+    want = sorted(("listed", a, "n-a") for a in PACED_LISTED)
+    ctx.world.apply(paced_state(), "n-a", PACED_LISTED[0])
+    bgs = []
+    try:
+        t0, t0_wall = time.monotonic(), time.time()
+        for name in chans:
+            bgs.append(Bg(confs[name][0], ["run"], os.path.join(ctx.tmp, "t11-%s.log" % name)))
+        deadline = t0 + 55
+        while time.monotonic() < deadline:
+            got = {n: sum(posted_events(hook, p, n, []), []) for n, (p, _g) in chans.items()}
+            if all(sorted(set(v)) == want for v in got.values()):
+                break
+            if not all(b.alive() for b in bgs):
+                fails.append("`run` exited early: %s" % [b.log()[-400:] for b in bgs])
+                break
+            time.sleep(0.2)
+        elapsed = time.monotonic() - t0
+    finally:
+        for b in bgs:
+            b.close(signal.SIGTERM)
+        ctx.world.apply(baseline(), "n-a", PACED_LISTED[0])
+    per = {n: posted_events(hook, p, n, fails) for n, (p, _g) in chans.items()}
+    for name, posts in per.items():
+        flat = sorted(sum(posts, []))
+        if flat != want:
+            fails.append("%s: the listings delivered across %d POSTs are %s, expected each of "
+                         "%s exactly once" % (name, len(posts), flat, want))
+    grouped, each = len(per["grouped"]), len(per["each"])
+    print("      POSTs: group_interval = 30s -> %d %s, group_interval = 0 -> %d (%.1fs)"
+          % (grouped, [len(p) for p in per["grouped"]], each, elapsed), flush=True)
+    if not 1 < grouped < len(want):
+        fails.append("group_interval = 30s: %d POSTs for %d listings paced 7.5 s apart, "
+                     "expected 2 (the first at once, the rest together)" % (grouped, len(want)))
+    if per["grouped"] and per["grouped"][0] != [("listed", PACED_LISTED[0], "n-a")]:
+        fails.append("group_interval = 30s: the first notice %s should be the first listing "
+                     "alone (sent after the quiet period, not held)" % per["grouped"][0])
+    first = hook.requests(chans["grouped"][0])[:1]
+    if first and first[0].time - t0_wall > 15:
+        fails.append("group_interval = 30s: the first notice came %.1fs after the start, "
+                     "expected within about 10 s (quiet period)" % (first[0].time - t0_wall))
+    if each <= grouped:
+        fails.append("control: group_interval = 0 sent %d POSTs, not more than group_interval "
+                     "= 30s (%d): the grouping is not what made the difference" % (each, grouped))
+    ctx.report("11. paced run: group_interval = 30s groups listings 7.5 s apart (first at once, "
+               "the rest in one notice, each listing once); group_interval = 0 sends more", fails)
+
+
+def test_starttry(ctx):
+    """12. starttls = try: STARTTLS used where offered (certificate
+    verified with ca_file), plain text where not"""
+    fails = []
+    tls, plain = ctx.smtp_tls_open, ctx.smtp_plain
+    frm = "blwatch@example.org"
+    conf, db = write_conf(ctx, "t12", [("192.0.2.10", "mx-out-1")], [
+        ("try-tls", {"type": "email", "url": tls.url(), "starttls": "try",
+                     "ca_file": ctx.cert, "from": frm, "to": "try-tls@example.net"}),
+        ("try-plain", {"type": "email", "url": plain.url(), "starttls": "try",
+                       "from": frm, "to": "try-plain@example.net"}),
+    ])
+    n_tls, n_plain = len(tls.messages), len(plain.messages)
+    run_once(conf, fails)
+    time.sleep(0.2)
+    got_tls = [m for m in tls.messages[n_tls:] if m.rcpt_tos == ["try-tls@example.net"]]
+    got_plain = [m for m in plain.messages[n_plain:] if m.rcpt_tos == ["try-plain@example.net"]]
+    if len(got_tls) != 1 or not got_tls[0].tls:
+        fails.append("starttls = try, server offers STARTTLS: %r, expected one message over TLS"
+                     % got_tls)
+    if len(got_plain) != 1 or got_plain[0].tls:
+        fails.append("starttls = try, server without STARTTLS: %r, expected one message in clear"
+                     % got_plain)
+    for ch in ("try-tls", "try-plain"):
+        rows = outbox(db, ch)
+        if not rows or any(r["delivered"] is None for r in rows):
+            fails.append("%s: outbox rows not delivered: %r" % (ch, rows))
+    ctx.report("12. starttls = try: TLS where the server offers STARTTLS, clear text where it "
+               "does not; both delivered", fails)
+
+
+def test_zonehealth(ctx):
+    """13. a zone that lists 127.0.0.1: one notice with one zone_unhealthy
+    event, no per-target listing (its 16 listed addresses set aside)"""
+    fails = []
+    hook = ctx.hook
+    state = baseline()
+    state["n-b"]["127.0.0.1"] = ("127.0.0.2", "B lists everything")
+    targets = [(RANGE, "range-28"), ("192.0.2.99", "clean-one")]
+    conf, db = write_conf(ctx, "t13", targets, [
+        ("hook", {"type": "webhook", "url": hook.url("/t13/hook")}),
+        ("chat", {"type": "webhook", "url": hook.url("/t13/chat"), "format": "slack"})])
+    ctx.world.apply(state, "n-b", "127.0.0.1")
+    try:
+        run_once(conf, fails)
+    finally:
+        ctx.world.apply(baseline(), "n-b", "127.0.0.1")
+    reqs = hook.requests("/t13/hook")
+    if len(reqs) != 1:
+        fails.append("%d POSTs, expected exactly 1 (one zone-health notice)" % len(reqs))
+    for r in reqs[:1]:
+        doc = hook_json(r, "zone health", fails) or {}
+        evs = doc.get("events", [])
+        kinds = [(e.get("type"), e.get("list"), e.get("target")) for e in evs]
+        if kinds != [("zone_unhealthy", "n-b", None)]:
+            fails.append("events %s, expected exactly [zone_unhealthy n-b] with no target and no "
+                         "listing of the range's addresses" % kinds)
+        for e in evs[:1]:
+            if e.get("zone") != ZBY["n-b"]["zone"] or not e.get("result"):
+                fails.append("zone event: zone %r result %r, expected %s and the health"
+                             % (e.get("zone"), e.get("result"), ZBY["n-b"]["zone"]))
+    chat = hook.requests("/t13/chat")
+    if len(chat) != 1:
+        fails.append("slack channel: %d POSTs, expected 1" % len(chat))
+    for r in chat[:1]:
+        text = (hook_json(r, "zone health slack", fails) or {}).get("text", "")
+        if ZBY["n-b"]["name"] not in text or "198.51.100." in text:
+            fails.append("slack text should name %r and no address of the range: %r"
+                         % (ZBY["n-b"]["name"], text[:300]))
+    listed = db_rows(db, "SELECT count(*) AS n FROM events WHERE type = 'listed'")[0]["n"]
+    if listed:
+        fails.append("%d listed events recorded from a zone that lists everything" % listed)
+    ctx.report("13. zone health: a zone listing 127.0.0.1 gives one notice with one "
+               "zone_unhealthy event and no listing of its 16 addresses", fails)
+
+
+def test_stall(ctx):
+    """14. a receiver that takes the POST and never answers: DNS polling
+    goes on (later paced listings recorded) while the notice hangs; once
+    it is dropped the notice is retried and delivered"""
+    fails = []
+    hook = receivers.HttpReceiver().start()
+    try:
+        path = "/t14/stall"
+        state = baseline()
+        for a in PACED_LISTED[:2]:
+            state["n-a"][a] = ("127.0.0.2", "A: stalled listing of %s" % a)
+        conf, db = write_conf(ctx, "t14", PACED, [
+            ("stall", {"type": "webhook", "url": hook.url(path), "retry": "1s",
+                       "group_interval": "0"})], interval="1m")
+        run_once(conf, fails, "run --once recording the targets clear")
+        ctx.world.apply(state, "n-a", PACED_LISTED[0])
+        hook.stall_next(1, path)
+        bg = Bg(conf, ["run"], os.path.join(ctx.tmp, "t14-run.log"))
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not hook.stalled():
+                time.sleep(0.1)
+            if not hook.stalled():
+                fails.append("the first notice never reached the stalling receiver: %s"
+                             % bg.log()[-400:])
+            # The second listing is paced 7.5 s after the first: recorded
+            # while the first notice hangs.
+            second = PACED_LISTED[1]
+            while time.monotonic() < deadline:
+                rows = db_rows(db, "SELECT count(*) AS n FROM events WHERE type = 'listed' "
+                                   "AND target_key = ?", (second,))
+                if rows[0]["n"]:
+                    break
+                time.sleep(0.2)
+            else:
+                fails.append("no event for %s within 30 s while the notice hung: polling held up"
+                             % second)
+            if hook.stalled() != 1:
+                fails.append("the stalled request was answered or dropped before the second "
+                             "listing was recorded (held: %d)" % hook.stalled())
+            hook.release()
+            done = time.monotonic() + 20
+            while time.monotonic() < done:
+                rows = outbox(db, "stall")
+                if len(rows) == 2 and all(r["delivered"] is not None for r in rows):
+                    break
+                time.sleep(0.2)
+            log = bg.log()
+        finally:
+            bg.close(signal.SIGTERM)
+        ctx.world.apply(baseline(), "n-a", PACED_LISTED[0])
+        reqs = hook.requests(path)
+        statuses = [r.status for r in reqs]
+        if not statuses or statuses[0] != receivers.STALL or 200 not in statuses:
+            fails.append("receiver saw %s, expected the stalled POST, then deliveries" % statuses)
+        ids = [notice_id(r) for r in reqs]
+        if len(ids) >= 2 and ids[0] != ids[1]:
+            fails.append("the retry of the stalled notice has another id: %s then %s"
+                         % (ids[0], ids[1]))
+        got = sorted(sum(posted_events(hook, path, "stall", fails), []))
+        want = sorted(("listed", a, "n-a") for a in PACED_LISTED[:2])
+        if sorted(set(got)) != want:
+            fails.append("events delivered %s, expected %s" % (got, want))
+        rows = outbox(db, "stall")
+        if len(rows) != 2 or any(r["delivered"] is None for r in rows):
+            fails.append("outbox after release: %r, expected both rows delivered" % rows)
+        elif rows[0]["attempts"] < 1:
+            fails.append("the stalled notice's row shows no failed attempt: %r" % rows[0])
+        if "will retry" not in log:
+            fails.append("the log does not say the stalled notice will be retried")
+    finally:
+        hook.stop()
+    ctx.report("14. stalled receiver: paced DNS polling records the next listing while the "
+               "notice hangs unanswered; dropped, the notice is retried (same id) and "
+               "delivered", fails)
+
+
+def test_once(ctx):
+    """15. run --once sends one notice per channel for its cycle, even when
+    its events come seconds apart (a first result at once, a confirmed
+    change 7 s later)."""
+    fails = []
+    hook = ctx.hook
+    early, new = PACED_LISTED[0], PACED_LISTED[1]
+    chan = [("hook", {"type": "webhook", "url": hook.url("/t15")})]
+    conf, db = write_conf(ctx, "t15", [(early, "early")], chan, confirm="7s")
+    run_once(conf, fails, "run --once recording %s clear" % early)
+    # Both listed now: the new target's first result is recorded at once,
+    # the known one's change only after the 7 s confirmation.
+    conf, db = write_conf(ctx, "t15", [(early, "early"), (new, "new")], chan, confirm="7s")
+    state = baseline()
+    for a in (early, new):
+        state["n-a"][a] = ("127.0.0.2", "A: once %s" % a)
+    ctx.world.apply(state, "n-a", early)
+    try:
+        run_once(conf, fails)
+    finally:
+        ctx.world.apply(baseline(), "n-a", early)
+    posts = posted_events(hook, "/t15", "once", fails)
+    want = sorted(("listed", a, "n-a") for a in (early, new))
+    if len(posts) != 1 or sorted(posts[0]) != want:
+        fails.append("%d POSTs %s, expected one notice with %s" % (len(posts), posts, want))
+    ctx.report("15. once: run --once sends its cycle's events 7 s apart as one notice",
+               fails)
 
 
 TESTS = [("webhook", test_webhook), ("grouping", test_grouping), ("email", test_email),
          ("inject", test_inject), ("retry", test_retry), ("down", test_down),
          ("giveup", test_giveup), ("kill9", test_kill9), ("filter", test_filter),
-         ("testalert", test_testalert), ("secrets", test_secrets)]
+         ("testalert", test_testalert), ("secrets", test_secrets), ("paced", test_paced),
+         ("starttry", test_starttry), ("zonehealth", test_zonehealth), ("stall", test_stall),
+         ("once", test_once)]
 
 
 class Ctx:
@@ -1366,6 +1751,8 @@ def main():
             servers.append(ctx.smtp_tls)
             ctx.smtps = receivers.SmtpReceiver(tls=(ctx.cert, key), implicit_tls=True).start()
             servers.append(ctx.smtps)
+            ctx.smtp_tls_open = receivers.SmtpReceiver(tls=(ctx.cert, key)).start()
+            servers.append(ctx.smtp_tls_open)
         except (HarnessError, rbl.RbldnsdError, subprocess.CalledProcessError, RuntimeError) as e:
             print("harness problem: %s" % e)
             return 2

@@ -322,7 +322,9 @@ static void check_full(const struct config *cfg) {
   a = &cfg->alerts[1];
   assert_string_equal(a->name, "chat");
   assert_string_equal(a->type, "webhook");
-  assert_string_equal(a->url, "https://hooks.example.com/T000/B000#x");
+  /* The rest of the URL is checked by every_key (as written) and
+   * print_round_trips (as printed, the token hidden). */
+  assert_true(strncmp(a->url, "https://hooks.example.com/", 26) == 0);
   assert_string_equal(a->format, "slack");
   assert_string_equal(a->secret_file, UNIT_DATA_DIR "/webhook.secret");
   assert_null(a->secret); /* read only by cfg_load_secrets() */
@@ -340,6 +342,12 @@ static void every_key(void **state) {
   assert_int_equal(cfg_load_secrets(&cfg, err), BW_OK);
   assert_string_equal(cfg.alerts[0].password, "pa55-word");
   assert_string_equal(cfg.alerts[1].secret, "hook-secret");
+  assert_string_equal(cfg.alerts[1].url,
+                      "https://hooks.example.com/T000/B000#x");
+  /* Defaults of the durations. */
+  assert_int_equal(cfg.alerts[0].retry_ms, 30 * 1000);
+  assert_int_equal(cfg.alerts[0].give_up_ms, 86400 * 1000);
+  assert_int_equal(cfg.alerts[0].group_interval_ms, 5 * 60 * 1000);
   assert_int_equal(cfg.alerts[0].line, 31);
   assert_int_equal(cfg.alerts[1].line, 41);
   cfg_free(&cfg);
@@ -368,12 +376,19 @@ static void print_round_trips(void **state) {
   tu_assert_contains(text, "host        = mx1.example.com edge mx\n");
   tu_assert_contains(text, "use         = ip-a ip-c dom-d ip-e\n");
   tu_assert_contains(text, "[alert \"chat\"]\n");
+  /* The webhook URL's path is its token: hidden, the host shown. */
+  tu_assert_not_contains(text, "T000");
+  tu_assert_contains(text, "url            = https://hooks.example.com/"
+                           "<hidden>\n");
+  tu_assert_contains(text, "group_interval = 5m\n");
   /* What is printed loads again to the same settings. */
   path = tu_write(text);
   if (cfg_load(&again, path, err) != BW_OK)
     fail_msg("printed config does not load: %s\n%s", err, text);
   free(text);
   check_full(&again);
+  assert_string_equal(again.alerts[1].url,
+                      "https://hooks.example.com/<hidden>");
   cfg_free(&again);
   cfg_free(&cfg);
 }
@@ -998,6 +1013,199 @@ static void fixed_alert_key_set_twice_is_silent(void **state) {
             BW_EINVAL, 6, "set twice");
 }
 
+/* url as config-check prints it (cfg_url_hidden applied). */
+static void redact(const char *url, char *out, size_t size) {
+  size_t span[2][2], n = cfg_url_hidden(url, span), done = 0, used = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    used += (size_t)snprintf(out + used, size - used, "%.*s<hidden>",
+                             (int)(span[i][0] - done), url + done);
+    done = span[i][1];
+  }
+  snprintf(out + used, size - used, "%s", url + done);
+}
+
+static void url_redaction(void **state) {
+  static const struct {
+    const char *url, *shown;
+  } cases[] = {
+      {"smtp://user:urlpass@mail.example.com:587",
+       "smtp://user:<hidden>@mail.example.com:587"},
+      {"smtps://user@mail.example.com", "smtps://user@mail.example.com"},
+      {"smtp://mail.example.com:25/ehlo.example.com?x=1",
+       "smtp://mail.example.com:25/ehlo.example.com?<hidden>"},
+      /* A password with '/' or '@' in it is still hidden whole. */
+      {"smtp://u:pa/ss@w@mail.example.com",
+       "smtp://u:<hidden>@mail.example.com"},
+      {"https://hooks.slack.com/services/T000/B000/XXXX",
+       "https://hooks.slack.com/<hidden>"},
+      {"https://tok:en@hooks.example.com:8443/p?q=1",
+       "https://<hidden>@hooks.example.com:8443/<hidden>"},
+      {"https://hooks.example.com?token=abc",
+       "https://hooks.example.com?<hidden>"},
+      {"https://hooks.example.com/", "https://hooks.example.com/"},
+      {"http://[::1]:8080", "http://[::1]:8080"},
+      {"no-scheme-secret", "<hidden>"},
+  };
+  char once[256], twice[256];
+
+  (void)state;
+  for (size_t i = 0; i < N(cases); i++) {
+    redact(cases[i].url, once, sizeof(once));
+    assert_string_equal(once, cases[i].shown);
+    /* Printed, loaded and printed again gives the same text. */
+    redact(once, twice, sizeof(twice));
+    assert_string_equal(twice, once);
+  }
+}
+
+/* config-check output of a channel whose url holds secrets. */
+static void url_not_printed(void **state) {
+  struct config cfg;
+  char *text;
+
+  (void)state;
+  load_ok(&cfg, ZONES_TAIL
+          "[alert \"m\"]\ntype = email\n"
+          "url = smtp://user:urlpass@mail.example.com:587\n"
+          "from = a@example.com\nto = b@example.com\n"
+          "[alert \"h\"]\ntype = webhook\n"
+          "url = https://hooks.slack.com/services/T0/B0/tokentoken\n"
+          "group_interval = 0\n");
+  text = print_to_string(&cfg);
+  tu_assert_not_contains(text, "urlpass");
+  tu_assert_not_contains(text, "tokentoken");
+  tu_assert_contains(text, "smtp://user:<hidden>@mail.example.com:587\n");
+  tu_assert_contains(text, "https://hooks.slack.com/<hidden>\n");
+  tu_assert_contains(text, "group_interval = 0s\n");
+  assert_int_equal(cfg.alerts[1].group_interval_ms, 0);
+  free(text);
+  cfg_free(&cfg);
+}
+
+/* url_file and url_env: read by cfg_load_secrets like the other secrets;
+ * config-check names the file or variable, never the URL. */
+static void url_from_file_and_env(void **state) {
+  const char *f = tu_write("https://hooks.example.com/T9/B9/filetoken\n");
+  char text[1024], err[BW_ERRLEN] = "", *printed;
+  struct config cfg;
+
+  (void)state;
+  snprintf(text, sizeof(text),
+           ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl_file = %s\n"
+                      "[alert \"m\"]\ntype = email\nurl_env = BW_UNIT_URL\n"
+                      "from = a@example.com\nto = b@example.com\n",
+           f);
+  setenv("BW_UNIT_URL", "smtp://u:envpass@mail.example.com", 1);
+  load_ok(&cfg, text);
+  assert_null(cfg.alerts[0].url); /* read only by cfg_load_secrets() */
+  assert_int_equal(cfg_load_secrets(&cfg, err), BW_OK);
+  unsetenv("BW_UNIT_URL");
+  /* One trailing newline is not part of it. */
+  assert_string_equal(cfg.alerts[0].url,
+                      "https://hooks.example.com/T9/B9/filetoken");
+  assert_string_equal(cfg.alerts[1].url, "smtp://u:envpass@mail.example.com");
+  printed = print_to_string(&cfg);
+  tu_assert_contains(printed, "url_file       = ");
+  tu_assert_contains(printed, f);
+  tu_assert_contains(printed, "url_env        = BW_UNIT_URL\n");
+  tu_assert_not_contains(printed, "filetoken");
+  tu_assert_not_contains(printed, "envpass");
+  tu_assert_not_contains(printed, "url            =");
+  free(printed);
+  cfg_free(&cfg);
+}
+
+/* A URL read from a file or variable is checked as an inline one, and the
+ * error names the key's line but never the URL. */
+static void url_source_errors(void **state) {
+  static const char *const bad[] = {
+      "ftp://user:leakme@example.com/\n",    /* wrong scheme */
+      "https://example.com/leakme one\n",    /* a space */
+      "https://example.com/leakme\nmore\n",  /* two lines */
+      "\n",                                  /* empty */
+  };
+  char text[1024], err[BW_ERRLEN];
+  struct config cfg;
+  const char *conf;
+
+  (void)state;
+  for (size_t i = 0; i < N(bad); i++) {
+    const char *f = tu_write(bad[i]);
+    snprintf(text, sizeof(text),
+             ZONES_TAIL "[alert \"h\"]\ntype = webhook\n\nurl_file = %s\n",
+             f);
+    conf = load_ok(&cfg, text);
+    err[0] = '\0';
+    assert_int_not_equal(cfg_load_secrets(&cfg, err), BW_OK);
+    tu_assert_err(err, conf, 6, "url");
+    tu_assert_not_contains(err, "leakme");
+    cfg_free(&cfg);
+  }
+  conf = load_ok(&cfg, ZONES_TAIL "[alert \"h\"]\ntype = webhook\n"
+                                  "url_env = BW_UNIT_UNSET_URL\n");
+  unsetenv("BW_UNIT_UNSET_URL");
+  err[0] = '\0';
+  assert_int_not_equal(cfg_load_secrets(&cfg, err), BW_OK);
+  tu_assert_err(err, conf, 5, "BW_UNIT_UNSET_URL is not set");
+  cfg_free(&cfg);
+}
+
+/* One source for the URL and for each secret: two are an error naming
+ * the later line (an environment variable used to win silently). */
+static void one_source_each(void **state) {
+  static const struct bad_cfg cases[] = {
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl = https://h.example\n"
+                  "url_file = /x\n",
+       BW_EINVAL, 6, "url_file and url (line 5) are both set"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl_env = U\n"
+                  "url_file = /x\n",
+       BW_EINVAL, 6, "url_file and url_env (line 5) are both set"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl_env = U\n"
+                  "url = https://h.example\n",
+       BW_EINVAL, 6, "url and url_env (line 5) are both set"},
+      {ZONES_TAIL "[alert \"m\"]\ntype = email\nurl = smtp://m.example\n"
+                  "from = a@example.com\nto = b@example.com\n"
+                  "password_env = P\npassword_file = /p\n",
+       BW_EINVAL, 9, "password_file and password_env (line 8)"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl = https://h.example\n"
+                  "secret_file = /s\nsecret_env = S\n",
+       BW_EINVAL, 7, "secret_env and secret_file (line 6)"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl_file = /x\n"
+                  "url_file = /y\n",
+       BW_EINVAL, 6, "'url_file' is set twice"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl_env =\n", BW_EINVAL, 5,
+       "'url_env' has no value"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\n", BW_EINVAL, 3,
+       "lacks 'url' (or url_file or url_env)"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl = https://h.example/a "
+                  "b\n",
+       BW_EINVAL, 5, "space"},
+  };
+
+  (void)state;
+  run_bad(cases, N(cases));
+}
+
+static void group_interval_key(void **state) {
+  static const struct bad_cfg cases[] = {
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl = https://h.example\n"
+                  "group_interval = 2d\n",
+       BW_ERANGE, 6, "out of range"},
+      {ZONES_TAIL "[alert \"h\"]\ntype = webhook\nurl = https://h.example\n"
+                  "group_interval = 0\ngroup_interval = 1m\n",
+       BW_EINVAL, 7, "'group_interval' is set twice"},
+  };
+  struct config cfg;
+
+  (void)state;
+  run_bad(cases, N(cases));
+  load_ok(&cfg, ZONES_TAIL "[alert \"h\"]\ntype = webhook\n"
+                           "url = https://h.example\ngroup_interval = 90s\n");
+  assert_int_equal(cfg.alerts[0].group_interval_ms, 90 * 1000);
+  cfg_free(&cfg);
+}
+
 /* ---- resolver servers ------------------------------------------------- */
 
 static void servers_in_config(void **state) {
@@ -1140,6 +1348,12 @@ int main(void) {
       cmocka_unit_test(alert_errors),
       cmocka_unit_test(alert_lists),
       cmocka_unit_test(fixed_alert_key_set_twice_is_silent),
+      cmocka_unit_test(url_redaction),
+      cmocka_unit_test(url_not_printed),
+      cmocka_unit_test(url_from_file_and_env),
+      cmocka_unit_test(url_source_errors),
+      cmocka_unit_test(one_source_each),
+      cmocka_unit_test(group_interval_key),
       cmocka_unit_test(servers_in_config),
       cmocka_unit_test(servers_normalize),
       cmocka_unit_test(servers_too_many),

@@ -11,9 +11,10 @@
 # output and error paths, systemd notifications, every notice path, the
 # HTTP endpoint (its own thread) and the identity checks.
 # Left to ASan (same tests, sanitized build): the parts that kill blwatch
-# at chosen moments or expect SIGTERM/SIGHUP within a few seconds, and the
-# 10,000-target load test, which valgrind's 20-50x slowdown would turn
-# into a test of timing instead of memory.
+# at chosen moments or expect SIGTERM/SIGHUP within a few seconds, the
+# 10,000-target load test, and test_notices' paced and stall (they time
+# `run`'s pacing to the second), which valgrind's 20-50x slowdown would
+# turn into tests of timing instead of memory.
 #
 #   tests/valgrind/run.sh BLWATCH_BINARY
 set -eu
@@ -31,7 +32,7 @@ done <<'LIST'
 test_check
 test_tcp
 test_notify
-test_notices
+test_notices webhook grouping email inject retry down giveup kill9 filter testalert secrets starttry zonehealth
 test_faults check tries run
 test_crash broken
 test_poller listings confirm unanswered zonehealth nagios errors
