@@ -779,6 +779,8 @@ static int open_state(struct daemon *d) {
     log_err("%s", err);
     return 1;
   }
+  if (d->once)
+    alert_hold(d->relay); /* run --once: one notice per channel per cycle */
   return sync_targets(d, &d->cfg) ? 0 : 1;
 }
 
