@@ -61,24 +61,94 @@ struct cycle {
   int64_t counts[ZR_COUNT];
 };
 
-/* A zone's test points are queried every cycle and its targets every
- * stride-th cycle, so a day costs cycles * (ceil(ntargets / stride) + 2)
- * queries: the smallest stride that keeps that within max_daily.  Cycles
- * a day are rounded up, so an interval that does not divide a day errs
- * on the safe side.  When the test points alone use up the limit, each
- * cycle checks one target there: that is as far as stretching goes. */
+/* The queries one cycle of zones z[0..n) makes when each checks its
+ * targets every stride-th cycle: its test points every cycle, and
+ * ceil(ntargets / stride) targets. */
+static uint64_t group_per_cycle(const struct zone *const *z,
+                                const uint64_t *ntargets, size_t n,
+                                uint64_t stride) {
+  uint64_t q = 0;
+
+  for (size_t i = 0; i < n; i++)
+    q += (ntargets[i] + stride - 1) / stride + (z[i]->testpoints ? 2 : 0);
+  return q;
+}
+
+/* The smallest stride that keeps a day of zones z[0..n) within limit.
+ * Cycles a day are rounded up, so an interval that does not divide a day
+ * errs on the safe side.  When even one target a cycle does not fit (the
+ * test points use up the limit), each cycle checks one target: that is
+ * as far as stretching goes.  The queries only fall as the stride grows,
+ * so a binary search finds it. */
+static uint64_t group_stride(const struct zone *const *z,
+                             const uint64_t *ntargets, size_t n,
+                             uint64_t limit, uint64_t interval_ms) {
+  uint64_t cycles = interval_ms ? (86400000 + interval_ms - 1) / interval_ms
+                                : 1;
+  uint64_t lo = 1, hi = 1; /* lo does not fit, hi does */
+
+  for (size_t i = 0; i < n; i++)
+    hi = ntargets[i] > hi ? ntargets[i] : hi;
+  if (limit == 0 || cycles * group_per_cycle(z, ntargets, n, 1) <= limit)
+    return 1;
+  if (cycles * group_per_cycle(z, ntargets, n, hi) > limit)
+    return hi;
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (cycles * group_per_cycle(z, ntargets, n, mid) <= limit)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return hi;
+}
+
 uint64_t cycle_zone_stride(const struct zone *z, uint64_t ntargets,
                            uint64_t interval_ms) {
-  uint64_t cycles, per_cycle, fixed = z->testpoints ? 2 : 0;
+  return group_stride(&z, &ntargets, 1, z->max_daily, interval_ms);
+}
 
-  if (z->max_daily == 0 || ntargets == 0)
-    return 1;
-  cycles = interval_ms ? (86400000 + interval_ms - 1) / interval_ms : 1;
-  per_cycle = z->max_daily / cycles; /* queries one cycle may make */
-  if (per_cycle <= fixed)
-    return ntargets;
-  per_cycle -= fixed;
-  return per_cycle >= ntargets ? 1 : (ntargets + per_cycle - 1) / per_cycle;
+/* Whether zone j counts against the limit of zone i: i itself, or an
+ * enabled zone with a limit in the same limit_group. */
+static bool same_group(const struct config *cfg, size_t i, size_t j) {
+  const struct zone *a = &cfg->cat.zones[i], *b = &cfg->cat.zones[j];
+
+  if (i == j)
+    return true;
+  return cfg->enabled[j] && b->max_daily > 0 && a->limit_group != NULL &&
+         b->limit_group != NULL && strcmp(a->limit_group, b->limit_group) == 0;
+}
+
+bool cycle_strides(const struct config *cfg, const uint64_t *ntargets,
+                   uint64_t *out, uint64_t *per_cycle, uint64_t *limit) {
+  const struct zone **z = calloc(cfg->cat.n + 1, sizeof(*z));
+  uint64_t *nt = calloc(cfg->cat.n + 1, sizeof(*nt));
+
+  if (z == NULL || nt == NULL) {
+    free(z);
+    free(nt);
+    return false;
+  }
+  for (size_t i = 0; i < cfg->cat.n; i++) {
+    uint64_t lim = cfg->cat.zones[i].max_daily;
+    size_t n = 0;
+    for (size_t j = 0; j < cfg->cat.n; j++) {
+      if (!same_group(cfg, i, j))
+        continue;
+      z[n] = &cfg->cat.zones[j];
+      nt[n++] = ntargets[j];
+      lim = z[n - 1]->max_daily < lim ? z[n - 1]->max_daily : lim;
+    }
+    bool limited = cfg->enabled[i] && lim > 0;
+    out[i] = limited ? group_stride(z, nt, n, lim, cfg->interval_ms) : 1;
+    if (per_cycle != NULL)
+      per_cycle[i] = group_per_cycle(z, nt, n, 1);
+    if (limit != NULL)
+      limit[i] = limited ? lim : 0;
+  }
+  free(z);
+  free(nt);
+  return true;
 }
 
 /* ---- target contexts --------------------------------------------------- */
@@ -434,31 +504,53 @@ static uint64_t count_kind(const struct zone *z, struct store *st) {
   return total;
 }
 
+/* Logs, at start and after a reload, that zone z is stretched. */
+static void announce_stride(const struct config *cfg, const struct zone *z,
+                            uint64_t n, uint64_t stride, uint64_t limit) {
+  log_warn("zone %s: %llu targets every %llus would exceed its free limit "
+           "of %llu queries a day%s%s%s; each target is checked there every "
+           "%llu cycles instead",
+           z->id, (unsigned long long)n,
+           (unsigned long long)(cfg->interval_ms / 1000),
+           (unsigned long long)limit, z->limit_group ? " (shared by its '" : "",
+           z->limit_group ? z->limit_group : "",
+           z->limit_group ? "' zones)" : "", (unsigned long long)stride);
+}
+
 static enum bw_err setup_zones(struct cycle *c, char *err) {
   const struct config *cfg = c->cfg;
+  uint64_t *nt = calloc(cfg->cat.n + 1, sizeof(*nt));
+  uint64_t *limit = calloc(cfg->cat.n + 1, sizeof(*limit));
+  enum bw_err rc = BW_OK;
 
   c->zones = calloc(cfg->cat.n + 1, sizeof(*c->zones));
   c->zone_new = calloc(cfg->cat.n + 1, sizeof(*c->zone_new));
   c->stride = calloc(cfg->cat.n + 1, sizeof(*c->stride));
-  if (c->zones == NULL || c->zone_new == NULL || c->stride == NULL)
-    return bw_fail(err, BW_ENOMEM, "out of memory");
+  if (nt == NULL || limit == NULL || c->zones == NULL ||
+      c->zone_new == NULL || c->stride == NULL) {
+    rc = bw_fail(err, BW_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < cfg->cat.n; i++)
+    nt[i] = cfg->enabled[i] ? count_kind(&cfg->cat.zones[i], c->store) : 0;
+  /* Strides by catalog zone first, then packed with the enabled zones. */
+  if (!cycle_strides(cfg, nt, c->stride, NULL, limit)) {
+    rc = bw_fail(err, BW_ENOMEM, "out of memory");
+    goto out;
+  }
   for (size_t i = 0; i < cfg->cat.n; i++) {
     if (!cfg->enabled[i])
       continue;
     struct zone *z = &cfg->cat.zones[i];
-    uint64_t n = count_kind(z, c->store);
-    c->stride[c->nzones] = cycle_zone_stride(z, n, cfg->interval_ms);
-    if (c->opts.announce && c->stride[c->nzones] > 1)
-      log_warn("zone %s: %llu targets every %llus would exceed its free "
-               "limit of %llu queries a day; each target is checked there "
-               "every %llu cycles instead",
-               z->id, (unsigned long long)n,
-               (unsigned long long)(cfg->interval_ms / 1000),
-               (unsigned long long)z->max_daily,
-               (unsigned long long)c->stride[c->nzones]);
+    c->stride[c->nzones] = c->stride[i];
+    if (c->opts.announce && c->stride[i] > 1)
+      announce_stride(cfg, z, nt[i], c->stride[i], limit[i]);
     c->zones[c->nzones++] = z;
   }
-  return BW_OK;
+out:
+  free(nt);
+  free(limit);
+  return rc;
 }
 
 enum bw_err cycle_start(uv_loop_t *loop, struct dns_engine *e,

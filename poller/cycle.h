@@ -55,8 +55,18 @@ void cycle_free(struct cycle *c);
 
 /* How many cycles apart a zone must be queried for each target to stay
  * under its max_daily limit with ntargets targets of its kind (1: every
- * cycle).  Shared with config-check's warning. */
+ * cycle). */
 uint64_t cycle_zone_stride(const struct zone *z, uint64_t ntargets,
                            uint64_t interval_ms);
+
+/* The same for every zone of cfg: out[i] for catalog zone i (1 for zones
+ * not enabled or without a limit), given ntargets[i], the targets zone i
+ * applies to.  The enabled zones of one limit_group share one limit (the
+ * smallest max_daily among them) and one stride.  With per_cycle and
+ * limit (either may be NULL) it also gives, per zone, the queries a cycle
+ * of its group makes at stride 1 and the group's limit.  False when out
+ * of memory.  Used by the cycle and by config-check's warning. */
+bool cycle_strides(const struct config *cfg, const uint64_t *ntargets,
+                   uint64_t *out, uint64_t *per_cycle, uint64_t *limit);
 
 #endif

@@ -294,33 +294,52 @@ static uint64_t targets_for(const struct kind_counts *c,
 }
 
 /* Warns about zones whose free-use limit the targets and interval would
- * exceed, with the interval that would fit. */
+ * exceed (with the other zones of its limit_group), with the interval
+ * that would fit. */
 static void warn_limits(const struct config *cfg) {
   struct kind_counts c;
+  size_t n = cfg->cat.n + 1;
+  uint64_t *nt = calloc(n, sizeof(*nt)), *stride = calloc(n, sizeof(*stride));
+  uint64_t *per_cycle = calloc(n, sizeof(*per_cycle));
+  uint64_t *limit = calloc(n, sizeof(*limit));
 
   count_kinds(cfg, &c);
-  for (size_t i = 0; i < cfg->cat.n; i++) {
+  for (size_t i = 0; nt != NULL && i < cfg->cat.n; i++)
+    nt[i] = targets_for(&c, &cfg->cat.zones[i]);
+
+  bool ok = nt != NULL && stride != NULL && per_cycle != NULL &&
+            limit != NULL && cycle_strides(cfg, nt, stride, per_cycle, limit);
+
+  if (!ok)
+    fprintf(stderr, "blwatch: warning: out of memory: free-use limits not "
+                    "checked\n");
+  for (size_t i = 0; ok && i < cfg->cat.n; i++) {
     const struct zone *z = &cfg->cat.zones[i];
-    uint64_t n = targets_for(&c, z);
-    uint64_t k = cycle_zone_stride(z, n, cfg->interval_ms);
-    if (!cfg->enabled[i] || k <= 1)
+    uint64_t cycles = (86400000 + cfg->interval_ms - 1) / cfg->interval_ms;
+    if (stride[i] <= 1)
       continue;
     fprintf(stderr,
             "blwatch: warning: zone %s: %llu targets every %llus make "
-            "%llu queries a day, over its free limit of %llu; each target "
-            "will be checked there every %llu cycles. An interval of at "
-            "least %llus fits%s\n",
-            z->id, (unsigned long long)n,
+            "%llu queries a day%s%s%s, over its free limit of %llu; each "
+            "target will be checked there every %llu cycles. An interval "
+            "of at least %llus fits%s\n",
+            z->id, (unsigned long long)nt[i],
             (unsigned long long)(cfg->interval_ms / 1000),
-            (unsigned long long)((n + 2) * ((86400000 + cfg->interval_ms - 1) /
-                                            cfg->interval_ms)),
-            (unsigned long long)z->max_daily, (unsigned long long)k,
-            (unsigned long long)(((n + 2) * 86400 + z->max_daily - 1) /
-                                 z->max_daily),
+            (unsigned long long)(per_cycle[i] * cycles),
+            z->limit_group ? " with the other '" : "",
+            z->limit_group ? z->limit_group : "",
+            z->limit_group ? "' zones (one shared limit)" : "",
+            (unsigned long long)limit[i], (unsigned long long)stride[i],
+            (unsigned long long)((per_cycle[i] * 86400 + limit[i] - 1) /
+                                 limit[i]),
             z->dqs != NULL && cfg->dqs_key == NULL
                 ? ", or set [zones] dqs_key to use Spamhaus DQS"
                 : "");
   }
+  free(nt);
+  free(stride);
+  free(per_cycle);
+  free(limit);
 }
 
 static int cmd_config_check(const struct cli *cli, int argc, char **argv) {

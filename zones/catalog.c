@@ -31,6 +31,7 @@ static void zone_free(struct zone *z) {
   free(z->query_zone);
   free(z->delist);
   free(z->dqs);
+  free(z->limit_group);
   free(z->file);
   memset(z, 0, sizeof(*z));
 }
@@ -51,6 +52,8 @@ struct zone *zone_find(const struct catalog *cat, const char *id) {
 }
 
 /* Replaces *slot with a copy of value. */
+static bool valid_id(const char *s);
+
 static enum bw_err set_str(char **slot, const char *value, char *err) {
   char *copy = strdup(value);
 
@@ -212,6 +215,12 @@ static enum bw_err zone_key(struct zone *z, const char *key, char *value,
   }
   if (strcmp(key, "max_daily") == 0)
     return ini_uint(value, UINT32_MAX, &z->max_daily, err);
+  if (strcmp(key, "limit_group") == 0) {
+    if (!valid_id(value))
+      return bw_fail(err, BW_EINVAL, "limit_group '%.60s' must be lowercase "
+                     "letters, digits, '-'", value);
+    return set_str(&z->limit_group, value, err);
+  }
   return bw_fail(err, BW_EINVAL, "unknown key '%s' in zone [%s]", key, z->id);
 }
 

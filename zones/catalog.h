@@ -40,6 +40,7 @@ struct zone {
   bool is_default;
   bool testpoints;
   uint64_t max_daily; /* 0: no published limit */
+  char *limit_group;  /* zones that share one max_daily (Spamhaus), or NULL */
   struct zone_code *codes;
   size_t ncodes;
   struct zone_code *refusals;

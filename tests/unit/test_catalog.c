@@ -196,6 +196,8 @@ static void catalog_errors(void **state) {
       {"[a]\ntestpoints = 2\n", BW_EINVAL, 2, "yes or no"},
       {"[a]\nmax_daily = lots\n", BW_EINVAL, 2, "expected a number"},
       {"[a]\nmax_daily = 4294967296\n", BW_ERANGE, 2, "too large"},
+      {"[a]\nlimit_group = Spam Haus\n", BW_EINVAL, 2, "limit_group"},
+      {"[a]\nlimit_group =\n", BW_EINVAL, 2, "limit_group"},
       /* Section headers. */
       {"[a \"b\"]\n", BW_ESYNTAX, 1, "zone sections are [id]"},
       {"; first\n[zen.spamhaus]\n", BW_EINVAL, 2, "zone id"},
@@ -420,6 +422,22 @@ static void shipped_default_set(void **state) {
   assert_true(zone_find(&shipped, "spamhaus-zen")->is_default);
 }
 
+/* Spamhaus and Mailspike count their free-use limits over all their
+ * zones: every zone of theirs with a limit is in its operator's group. */
+static void shipped_limit_groups(void **state) {
+  (void)state;
+  for (size_t i = 0; i < shipped.n; i++) {
+    const struct zone *z = &shipped.zones[i];
+    const char *want = strncmp(z->id, "spamhaus-", 9) == 0    ? "spamhaus"
+                       : strncmp(z->id, "mailspike-", 10) == 0 ? "mailspike"
+                                                               : NULL;
+    if (want == NULL || z->max_daily == 0)
+      continue;
+    if (z->limit_group == NULL || strcmp(z->limit_group, want) != 0)
+      fail_msg("[%s] should be in limit_group %s", z->id, want);
+  }
+}
+
 static void shipped_has_no_dead_zones(void **state) {
   /* dnsbl-facts.md section 4: dead, retired or wildcarded lists. */
   static const char *dead[] = {
@@ -529,6 +547,7 @@ int main(void) {
       cmocka_unit_test(shipped_zones_are_well_formed),
       cmocka_unit_test(shipped_default_set),
       cmocka_unit_test(shipped_has_no_dead_zones),
+      cmocka_unit_test(shipped_limit_groups),
       cmocka_unit_test(shipped_spamhaus_refusals),
       cmocka_unit_test(shipped_uribl_multi),
   };

@@ -61,10 +61,47 @@ static void no_limit_no_stride(void **state) {
   assert_int_equal(cycle_zone_stride(&z, 10, 3600000), 3);
 }
 
+/* Two zones of one limit_group share the smaller limit and one stride;
+ * a zone outside it, or not enabled, keeps its own. */
+static void group_shares_one_limit(void **state) {
+  struct zone zones[4] = {
+      {.id = "zen", .max_daily = 300, .testpoints = true,
+       .limit_group = "sh"},
+      {.id = "dbl", .max_daily = 200, .testpoints = true,
+       .limit_group = "sh"},
+      {.id = "other", .max_daily = 300, .testpoints = true},
+      {.id = "off", .max_daily = 10, .testpoints = true,
+       .limit_group = "sh"},
+  };
+  bool enabled[4] = {true, true, true, false};
+  struct config cfg = {.cat = {.zones = zones, .n = 4}, .enabled = enabled,
+                       .interval_ms = 3600000};
+  uint64_t nt[4] = {20, 10, 20, 1000}, stride[4], per_cycle[4], limit[4];
+
+  (void)state;
+  assert_true(cycle_strides(&cfg, nt, stride, per_cycle, limit));
+  /* Alone, zen would need 24 * (20/2 + 2) = 288 <= 300: stride 2.  With
+   * dbl against 200 a day (8 a cycle): ceil(20/k) + 2 + ceil(10/k) + 2
+   * <= 8 first holds at k = 10. */
+  assert_int_equal(cycle_zone_stride(&zones[0], 20, 3600000), 2);
+  assert_int_equal(stride[0], 10);
+  assert_int_equal(stride[1], 10);
+  assert_int_equal(limit[0], 200);
+  assert_int_equal(per_cycle[0], 20 + 2 + 10 + 2);
+  /* (k = 10: 24 * (2 + 2 + 1 + 2) = 168 fits; k = 9: 24 * 9 = 216 not.) */
+  /* Outside the group: its own limit. */
+  assert_int_equal(stride[2], cycle_zone_stride(&zones[2], 20, 3600000));
+  assert_int_equal(limit[2], 300);
+  /* Not enabled: not limited, and not counted in the group above. */
+  assert_int_equal(stride[3], 1);
+  assert_int_equal(limit[3], 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(stride_is_the_smallest_that_fits),
       cmocka_unit_test(no_limit_no_stride),
+      cmocka_unit_test(group_shares_one_limit),
   };
 
   tu_init();
