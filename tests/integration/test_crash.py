@@ -1192,23 +1192,14 @@ TESTS = [("kills", test_kills), ("broken", test_broken)]
 Ctx = tp.Ctx   # the same work folder, world, catalog, seed and report
 
 
-from results import finish as results_finish  # noqa: E402
+from results import finish as results_finish, parse_args as results_parse_args  # noqa: E402
 
 
 def main():
-    args = sys.argv[1:]
-    if not args or args[0].startswith("-"):
-        print(__doc__)
-        return 2
-    tp.BLWATCH = os.path.abspath(args[0])
-    if not os.access(tp.BLWATCH, os.X_OK):
-        print("FAIL  blwatch binary %s is not executable" % tp.BLWATCH)
-        return 1
-    wanted = args[1:] or [n for n, _ in TESTS]
-    unknown = [n for n in wanted if n not in dict(TESTS)]
-    if unknown:
-        print("unknown test(s) %s; choose from %s" % (unknown, [n for n, _ in TESTS]))
-        return 2
+    parsed = results_parse_args(sys.argv[1:], __doc__, TESTS)
+    if isinstance(parsed, int):
+        return parsed
+    tp.BLWATCH, wanted = parsed
     sys.setswitchinterval(0.0005)
     seed = int(os.environ.get("BLWATCH_TEST_SEED", "4242"))
     tmp = rbl.make_workdir("blwatch-crash-")

@@ -614,6 +614,7 @@ def test_tries(ctx):
 # --------------------------------------------------------------------------
 
 from dbread import db_rows, db_state, db_events  # noqa: E402,F401
+from results import parse_args as results_parse_args  # noqa: E402
 
 
 def fmt_ev(e):
@@ -1145,19 +1146,10 @@ TESTS = [("check", test_check), ("tries", test_tries), ("run", test_run), ("flip
 
 def main():
     global BLWATCH
-    args = sys.argv[1:]
-    if not args or args[0].startswith("-"):
-        print(__doc__)
-        return 2
-    BLWATCH = os.path.abspath(args[0])
-    if not os.access(BLWATCH, os.X_OK):
-        print("FAIL  blwatch binary %s is not executable" % BLWATCH)
-        return 1
-    names = args[1:] or [n for n, _ in TESTS]
-    unknown = [n for n in names if n not in dict(TESTS)]
-    if unknown:
-        print("unknown test(s) %s; known: %s" % (unknown, [n for n, _ in TESTS]))
-        return 2
+    parsed = results_parse_args(sys.argv[1:], __doc__, TESTS)
+    if isinstance(parsed, int):
+        return parsed
+    BLWATCH, names = parsed
     if "tries" in names and "check" not in names:
         names.insert(names.index("tries"), "check")
 

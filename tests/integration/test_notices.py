@@ -1689,24 +1689,15 @@ class Ctx:
         sys.stdout.flush()
 
 
-from results import finish as results_finish  # noqa: E402
+from results import finish as results_finish, parse_args as results_parse_args  # noqa: E402
 
 
 def main():
     global BLWATCH, VERSION
-    args = sys.argv[1:]
-    if not args or args[0].startswith("-"):
-        print(__doc__)
-        return 2
-    BLWATCH = os.path.abspath(args[0])
-    if not os.access(BLWATCH, os.X_OK):
-        print("FAIL  blwatch binary %s is not executable" % BLWATCH)
-        return 1
-    wanted = args[1:] or [n for n, _ in TESTS]
-    unknown = [n for n in wanted if n not in dict(TESTS)]
-    if unknown:
-        print("unknown test(s) %s; choose from %s" % (unknown, [n for n, _ in TESTS]))
-        return 2
+    parsed = results_parse_args(sys.argv[1:], __doc__, TESTS)
+    if isinstance(parsed, int):
+        return parsed
+    BLWATCH, wanted = parsed
     v = blwatch(None, ["--version"])
     m = re.search(r"(\d+\.\d+[^\s]*)\s*$", v.stdout.strip())
     if v.returncode != 0 or not m:

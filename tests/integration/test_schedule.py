@@ -53,7 +53,7 @@ sys.path.insert(0, HERE)
 import rbl               # noqa: E402
 import test_poller as tp  # noqa: E402  (running blwatch, sanitizer reports)
 from dbread import db_rows, db_state, db_events  # noqa: E402
-from results import finish as results_finish     # noqa: E402
+from results import finish as results_finish, parse_args as results_parse_args  # noqa: E402
 
 try:
     from identitydns import IdentityDNS   # noqa: E402
@@ -588,19 +588,10 @@ def selfcheck(srv):
 
 
 def main():
-    args = sys.argv[1:]
-    if not args or args[0].startswith("-"):
-        print(__doc__)
-        return 2
-    tp.BLWATCH = os.path.abspath(args[0])
-    if not os.access(tp.BLWATCH, os.X_OK):
-        print("FAIL  blwatch binary %s is not executable" % tp.BLWATCH)
-        return 1
-    wanted = args[1:] or [n for n, _ in TESTS]
-    unknown = [n for n in wanted if n not in dict(TESTS)]
-    if unknown:
-        print("unknown test(s) %s; choose from %s" % (unknown, [n for n, _ in TESTS]))
-        return 2
+    parsed = results_parse_args(sys.argv[1:], __doc__, TESTS)
+    if isinstance(parsed, int):
+        return parsed
+    tp.BLWATCH, wanted = parsed
     tmp = rbl.make_workdir("blwatch-schedule-")
     t_start = time.monotonic()
     harness_problem = False
