@@ -6,7 +6,8 @@
 # libmicrohttpd for the HTTP endpoint, promtool (package prometheus) and
 # chromium for its integration test; python3-dnslib for the identity
 # tests' DNS server).
-# Run as root (or through sudo).
+# Runs as root; started by another user, it asks sudo (a fresh Debian
+# installed with a root password has no sudo: run it as root there).
 set -eu
 
 PACKAGES="
@@ -21,7 +22,10 @@ PACKAGES="
 "
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps.sh: run as root (sudo $0)" >&2
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo sh "$0" "$@"
+  fi
+  echo "install-deps.sh: run as root (there is no sudo here)" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -4,10 +4,20 @@
 # AddressSanitizer + UBSan (leak checking on), then builds the Debian
 # package and tests it installed (tests/package/test_package.sh).
 #
-#   sudo tests/run.sh            # from the top of the source tree
+#   tests/run.sh                 # from the top of the source tree
 #
+# It runs as root (packages, the installed-package test, the full-disk
+# tests on a tmpfs); started by another user, it asks sudo.
 # BLWATCH_SKIP_DEPS=1 skips the package step on a machine that has them.
 set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo BLWATCH_SKIP_DEPS="${BLWATCH_SKIP_DEPS:-0}" sh "$0" "$@"
+  fi
+  echo "tests/run.sh: run as root (there is no sudo here)" >&2
+  exit 1
+fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
