@@ -28,8 +28,9 @@ schedule tests measure:
              there, the other zone every cycle; the log says so once a run
   pacing     `run --once` with interval = 1h checks every target at once;
              `run` with interval = 1m spreads the targets over the interval
-             (the last at least half an interval after the first) and logs
-             the stretched zone once, not once per cycle
+             (the 4th of 12 at least half its due 15 s after the first:
+             unpaced they come within milliseconds) and logs the stretched
+             zone once
 
 Only lower bounds on time are asserted (a slow machine passes); the upper
 limits are the harness's deadlines.  Exit status: 0 all passed, 1 something
@@ -488,13 +489,16 @@ PACE_TARGETS = [("ip", "198.51.100.0/29", None), ("ip", "198.51.100.8/30", None)
 
 def test_pacing(ctx):
     """3a. pacing: run --once (interval 1h) checks every target at once; run
-    (interval 1m) spreads them over the interval and logs the stretched
-    zone once, not once per cycle"""
+    (interval 1m) spreads them over the interval (the 4th target comes
+    seconds after the first, not in the same burst) and logs the stretched
+    zone once"""
     fails = []
     addrs = [str(a) for a in ipaddress.IPv4Network("198.51.100.0/29")] + \
             [str(a) for a in ipaddress.IPv4Network("198.51.100.8/30")]
     names = {qname(a, "sched-a"): a for a in addrs}
     interval = 60.0
+    step = interval / len(names)   # target i is due at start + i * step
+    watch = 4                      # targets watched before stopping
     db = os.path.join(ctx.tmp, "pacing.db")
     zids = ["sched-a", "sched-cap"]
     once = write_conf(ctx, "pacing-once", PACE_TARGETS, zids, db=db, interval="1h")
@@ -508,49 +512,42 @@ def test_pacing(ctx):
         fails.append("run --once did not check %s" % missing)
 
     # run: no new targets now, so the first cycle is paced from its start.
+    # Waiting for the first few targets shows the pacing (unpaced, they
+    # all come within milliseconds) without waiting for the whole minute.
     mark = ctx.srv.mark()
     bg = tp.Bg(conf, ["run"], os.path.join(ctx.tmp, "pacing.log"))
     first = {}
-    second = False
     try:
         deadline = time.monotonic() + 2 * interval
-        while time.monotonic() < deadline and not second:
-            time.sleep(0.5)
+        while time.monotonic() < deadline and len(first) < watch:
+            time.sleep(0.2)
             if not bg.alive():
                 raise tp.HarnessError("`%s` exited (%r): %s" % (bg.cmd, bg.proc.returncode, bg.log()[-1500:]))
             for t, n in ctx.srv.since(mark, ".a.sched.test"):
-                if n not in names:
-                    continue    # a test point
-                if n in first and t - first[n] > interval / 2:
-                    second = True   # the next cycle has begun
-                first.setdefault(n, t)
+                if n in names:      # not a test point
+                    first.setdefault(n, t)
         bg.send(signal.SIGTERM)
         if bg.wait(15) != 0:
             fails.append("SIGTERM: no clean exit within 15 s")
     finally:
         bg.close()
     times = sorted(first.values())
-    if len(first) != len(names):
-        fails.append("within %.0f s the paced cycle checked %d of %d targets"
-                     % (2 * interval, len(first), len(names)))
-    if times:
-        spread = times[-1] - times[0]
-        early = sum(1 for t in times if t - times[0] < interval / 4)
-        ctx.notes.append("pacing: %d targets over %.1f s of a %.0f s interval, %d in the first "
-                         "quarter" % (len(times), spread, interval, early))
-        if spread < interval / 2:
-            fails.append("the paced cycle checked its targets within %.1f s; with interval %.0f s "
-                         "the last should come at least %.0f s after the first (not one burst)"
-                         % (spread, interval, interval / 2))
-        if early > len(names) // 2:
-            fails.append("%d of %d targets were checked in the first quarter of the interval"
-                         % (early, len(names)))
+    if len(times) < watch:
+        fails.append("within %.0f s the paced cycle checked %d targets, expected at least %d"
+                     % (2 * interval, len(times), watch))
+    else:
+        # A lower bound only: a slow machine spreads them more, never less.
+        spread, want = times[watch - 1] - times[0], 0.5 * (watch - 1) * step
+        ctx.notes.append("pacing: target %d came %.1f s after the first (due %.1f s)"
+                         % (watch, spread, (watch - 1) * step))
+        if spread < want:
+            fails.append("the first %d targets came within %.1f s; with %d targets over %.0f s "
+                         "the %dth is due %.0f s after the first (not one burst)"
+                         % (watch, spread, len(names), interval, watch, (watch - 1) * step))
     said = re.findall(CAP_RE, bg.log())
-    if not second:
-        ctx.notes.append("pacing: the second cycle had not begun; the log-once check covers one")
     if len(said) != 1:
-        fails.append("run over %s cycle(s): the stretched zone was logged %d times, expected "
-                     "once: %r" % ("two" if second else "one", len(said), said))
+        fails.append("run: the stretched zone was logged %d times, expected once: %r"
+                     % (len(said), said))
     ctx.report(title(test_pacing), fails)
 
 
