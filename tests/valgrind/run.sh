@@ -9,7 +9,8 @@
 # behaviour through check and run --once, the broken-database errors, the
 # poller's listings, confirmation, unanswered queries, zone health, Nagios
 # output and error paths, systemd notifications, every notice path, the
-# HTTP endpoint (its own thread) and the identity checks.
+# HTTP endpoint (its own thread), the identity checks and host targets
+# (A and AAAA, moved and failing names).
 # Left to ASan (same tests, sanitized build): the parts that kill blwatch
 # at chosen moments or expect SIGTERM/SIGHUP within a few seconds, the
 # 10,000-target load test, and test_notices' paced and stall (they time
@@ -32,11 +33,12 @@ done <<'LIST'
 test_check
 test_tcp
 test_notify
-test_notices webhook grouping email inject retry down giveup kill9 filter testalert secrets starttry zonehealth
+test_notices webhook grouping email inject retry down giveup kill9 filter testalert secrets starttry zonehealth once
 test_faults check tries run
 test_crash broken
 test_poller listings confirm unanswered zonehealth nagios errors
 test_http
 test_identity
+test_schedule hostcheck hostrun hostfail
 LIST
 rm -f "$log"
