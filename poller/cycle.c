@@ -488,19 +488,27 @@ static const struct scan_ops cycle_ops = {
 /* ---- start, stop, free ------------------------------------------------- */
 
 /* Active targets that zone z lists. */
-static uint64_t count_kind(const struct zone *z, struct store *st) {
+/* How many active targets there are of each kind (ip4, ip6, domain: the
+ * zone_kind bits), read once a cycle for every zone's stride. */
+static void count_kinds(struct store *st, uint64_t counts[3]) {
   static const char *const kinds[] = {"ip4", "ip6", "domain"};
   char err[BW_ERRLEN];
-  uint64_t total = 0;
 
   for (int i = 0; i < 3; i++) {
     int64_t n = 0;
-    if (!(z->kinds & (1u << i)))
-      continue;
     if (store_targets_count_kind(st, kinds[i], &n, err) != BW_OK)
       log_err("%s", err);
-    total += (uint64_t)n;
+    counts[i] = (uint64_t)n;
   }
+}
+
+/* The targets zone z applies to. */
+static uint64_t targets_of(const struct zone *z, const uint64_t counts[3]) {
+  uint64_t total = 0;
+
+  for (int i = 0; i < 3; i++)
+    if (z->kinds & (1u << i))
+      total += counts[i];
   return total;
 }
 
@@ -521,6 +529,7 @@ static enum bw_err setup_zones(struct cycle *c, char *err) {
   const struct config *cfg = c->cfg;
   uint64_t *nt = calloc(cfg->cat.n + 1, sizeof(*nt));
   uint64_t *limit = calloc(cfg->cat.n + 1, sizeof(*limit));
+  uint64_t counts[3];
   enum bw_err rc = BW_OK;
 
   c->zones = calloc(cfg->cat.n + 1, sizeof(*c->zones));
@@ -531,8 +540,9 @@ static enum bw_err setup_zones(struct cycle *c, char *err) {
     rc = bw_fail(err, BW_ENOMEM, "out of memory");
     goto out;
   }
+  count_kinds(c->store, counts);
   for (size_t i = 0; i < cfg->cat.n; i++)
-    nt[i] = cfg->enabled[i] ? count_kind(&cfg->cat.zones[i], c->store) : 0;
+    nt[i] = cfg->enabled[i] ? targets_of(&cfg->cat.zones[i], counts) : 0;
   /* Strides by catalog zone first, then packed with the enabled zones. */
   if (!cycle_strides(cfg, nt, c->stride, NULL, limit)) {
     rc = bw_fail(err, BW_ENOMEM, "out of memory");

@@ -281,32 +281,46 @@ static int write_zones(FILE *out, const struct config *cfg, struct store *st,
       "1 when the zone honours RFC 5782 test points.",
       "When the zone's test points were last queried (0: never)."};
 
+  struct store_zone *sz = calloc(cfg->cat.n + 1, sizeof(*sz));
+  bool found;
+  int rc = 0;
+
+  if (sz == NULL) {
+    bw_fail(err, BW_ENOMEM, "out of memory");
+    return 1;
+  }
+  /* Each zone's health is read once; the four families print it. */
+  for (size_t i = 0; i < cfg->cat.n; i++)
+    if (cfg->enabled[i] &&
+        store_zone_get(st, cfg->cat.zones[i].id, &sz[i], &found, err) !=
+            BW_OK) {
+      rc = 1;
+      goto out;
+    }
   for (int k = 0; k < 4; k++) {
     header(out, names[k], "gauge", helps[k]);
     for (size_t i = 0; i < cfg->cat.n; i++) {
       const struct zone *z = &cfg->cat.zones[i];
-      struct store_zone sz;
-      bool found;
       if (!cfg->enabled[i])
         continue;
-      if (store_zone_get(st, z->id, &sz, &found, err) != BW_OK)
-        return 1;
       for (size_t h = 0; k == 1 && h < sizeof(healths) / sizeof(*healths);
            h++) {
         zone_labels(out, names[k], z->id, z->zone);
         fprintf(out, ",health=\"%s\"} %d\n", healths[h],
-                strcmp(sz.health, healths[h]) == 0);
+                strcmp(sz[i].health, healths[h]) == 0);
       }
       if (k == 1)
         continue;
       zone_labels(out, names[k], z->id, z->zone);
       fprintf(out, "} %lld\n",
-              k == 0   ? (long long)healthy(sz.health)
+              k == 0   ? (long long)healthy(sz[i].health)
               : k == 2 ? (long long)z->testpoints
-                       : (long long)sz.checked);
+                       : (long long)sz[i].checked);
     }
   }
-  return 0;
+out:
+  free(sz);
+  return rc;
 }
 
 /* The outbox, per alert channel. */
