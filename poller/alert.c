@@ -366,14 +366,6 @@ static int64_t backoff_ms(const struct alert_cfg *a, int64_t attempts) {
 }
 
 
-static const struct alert_cfg *alert_find(const struct config *cfg,
-                                          const char *name) {
-  for (size_t i = 0; i < cfg->nalerts; i++)
-    if (strcmp(cfg->alerts[i].name, name) == 0)
-      return &cfg->alerts[i];
-  return NULL;
-}
-
 /* A failed attempt: retried after the backoff, or given up once the
  * notice is older than give_up (or its channel is gone, a == NULL). */
 static void record_failure(struct alert_relay *r, const struct alert_cfg *a,
@@ -398,7 +390,7 @@ static void record_failure(struct alert_relay *r, const struct alert_cfg *a,
 static void on_sent(void *arg, CURL *easy, CURLcode rc) {
   struct xfer *x = arg;
   struct alert_relay *r = x->relay;
-  const struct alert_cfg *a = alert_find(r->cfg, x->channel);
+  const struct alert_cfg *a = cfg_alert(r->cfg, x->channel);
   struct chan *c = chan_get(r, x->channel);
   int64_t now = time(NULL);
   char err[BW_ERRLEN];
@@ -718,7 +710,7 @@ static int send_tests(const struct config *cfg, int argc, char **argv,
  * channel that works.  Prints the first one that is not; false then. */
 static bool names_known(const struct config *cfg, int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
-    if (alert_find(cfg, argv[i]) != NULL)
+    if (cfg_alert(cfg, argv[i]) != NULL)
       continue;
     fprintf(stderr, "blwatch: test-alert: no [alert] channel named '%s' "
             "(configured: ", argv[i]);

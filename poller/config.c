@@ -177,6 +177,13 @@ static enum bw_err set_opt(const struct opt *o, void *base, char *v,
   return BW_OK;
 }
 
+const struct alert_cfg *cfg_alert(const struct config *cfg, const char *name) {
+  for (size_t i = 0; i < cfg->nalerts; i++)
+    if (strcmp(cfg->alerts[i].name, name) == 0)
+      return &cfg->alerts[i];
+  return NULL;
+}
+
 static enum bw_err new_alert(struct parse_state *st,
                              const struct ini_entry *e, char *err) {
   struct config *cfg = st->cfg;
@@ -185,10 +192,9 @@ static enum bw_err new_alert(struct parse_state *st,
   if (e->subname[0] == '\0')
     return bw_fail(err, BW_ESYNTAX, "alert sections need a name: "
                    "[alert \"NAME\"]");
-  for (size_t i = 0; i < cfg->nalerts; i++)
-    if (strcmp(cfg->alerts[i].name, e->subname) == 0)
-      return bw_fail(err, BW_EINVAL, "[alert \"%s\"] is defined twice",
-                     e->subname);
+  if (cfg_alert(cfg, e->subname) != NULL)
+    return bw_fail(err, BW_EINVAL, "[alert \"%s\"] is defined twice",
+                   e->subname);
   grown = realloc(cfg->alerts, (cfg->nalerts + 1) * sizeof(*grown));
   if (grown == NULL)
     return bw_fail(err, BW_ENOMEM, "out of memory");

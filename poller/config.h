@@ -150,6 +150,9 @@ void cfg_print(const struct config *cfg, FILE *out);
  * follows the '/' or '?' after its host.  Returns how many (0 to 2). */
 size_t cfg_url_hidden(const char *url, size_t span[2][2]);
 
+/* The [alert "NAME"] channel of cfg, or NULL. */
+const struct alert_cfg *cfg_alert(const struct config *cfg, const char *name);
+
 /* Where the default catalog is: the installed one, or the source tree's
  * for an uninstalled build. */
 const char *cfg_default_catalog(void);

@@ -14,6 +14,7 @@
 #include "ini.h"
 #include "json.h"
 #include "notice.h"
+#include "scan.h"
 #include "statuscmd.h"
 #include "store_identity.h"
 #include "target.h"
@@ -253,10 +254,6 @@ static void zone_health(struct report *r, const struct zone *z,
   }
 }
 
-static bool untrusted(const char *health) {
-  return strcmp(health, "wildcard") == 0 || strcmp(health, "dead") == 0;
-}
-
 static const struct rstate *state_of(const struct rtarget *t,
                                      const char *list) {
   for (size_t i = 0; i < t->nst; i++)
@@ -285,7 +282,7 @@ static void cover(struct report *r, const struct rtarget *t,
     zone_health(r, z, &h);
     if (s != NULL && strcmp(s->result, "listed") == 0)
       c->listed++;
-    else if (s != NULL || untrusted(h.health))
+    else if (s != NULL || zone_health_untrusted(zone_health_parse(h.health)))
       c->unknown++;
     else
       c->clear++;
@@ -489,7 +486,8 @@ static void md_coverage(struct report *r, const struct rtarget *t, FILE *out,
       continue;
     zone_health(r, z, &h);
     bool listed = s != NULL && strcmp(s->result, "listed") == 0;
-    if (listed || (s == NULL && !untrusted(h.health)))
+    if (listed ||
+        (s == NULL && !zone_health_untrusted(zone_health_parse(h.health))))
       continue;
     if (!any)
       fputs("\nCould not be checked:\n\n", out);

@@ -46,6 +46,13 @@ static const char *const health_names[] = {
 
 const char *zone_health_name(enum zone_health h) { return health_names[h]; }
 
+enum zone_health zone_health_parse(const char *name) {
+  for (size_t h = 0; h < sizeof(health_names) / sizeof(*health_names); h++)
+    if (strcmp(health_names[h], name) == 0)
+      return (enum zone_health)h;
+  return ZH_UNTESTED;
+}
+
 bool zone_health_untrusted(enum zone_health h) {
   return h == ZH_WILDCARD || h == ZH_DEAD;
 }

@@ -48,6 +48,8 @@ enum zone_health {
 };
 
 const char *zone_health_name(enum zone_health h);
+/* The health a stored name stands for; ZH_UNTESTED for any other text. */
+enum zone_health zone_health_parse(const char *name);
 /* Results of a zone in this health are set aside as `untrusted`. */
 bool zone_health_untrusted(enum zone_health h);
 

@@ -12,6 +12,7 @@
 #include "identity.h"
 #include "ini.h"
 #include "json.h"
+#include "scan.h"
 #include "store.h"
 
 static const char status_usage[] =
@@ -74,11 +75,6 @@ static struct zinfo *zinfo_of(struct status *s, const char *list) {
     if (strcmp(s->zones[i].z->id, list) == 0)
       return &s->zones[i];
   return NULL;
-}
-
-static bool untrusted(const struct zinfo *zi) {
-  return strcmp(zi->health, "wildcard") == 0 ||
-         strcmp(zi->health, "dead") == 0;
 }
 
 static void collect_row(void *arg, const struct store_status_row *r) {
@@ -201,7 +197,8 @@ static size_t target_results(struct status *s, const struct store_target *t,
         row = &s->rows[i];
     if (!(zi->z->kinds & kind_bit(t->kind)))
       continue;
-    if (untrusted(zi) && (row == NULL || strcmp(row->result, "listed") != 0))
+    if (zone_health_untrusted(zone_health_parse(zi->health)) &&
+        (row == NULL || strcmp(row->result, "listed") != 0))
       out[n++] = (struct sres){NULL, zi, "untrusted"};
     else if (row != NULL)
       out[n++] = (struct sres){row, zi, row->result};
